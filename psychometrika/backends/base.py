@@ -1,0 +1,91 @@
+"""The small protocol every inference backend implements.
+
+A backend knows nothing of instruments, scales or personas: it receives chat messages (already
+rendered from the study's prompt template) and either
+
+* ``score``: returns the summed log-probability of each candidate continuation (the option labels)
+  after the chat-templated prompt with the assistant turn opened, or
+* ``generate``: returns generated text.
+
+Requests carry an opaque ``key`` that the engine uses to store results; backends return results
+in the same order as the requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score the continuations of one prompt.
+
+    ``continuations`` are the exact strings the assistant turn could start with (e.g. ``["1", "2", "3"]``
+    or ``["A", "B"]`` or full option texts). Multi-token continuations are summed over their tokens.
+    """
+
+    key: str
+    messages: tuple[Message, ...]
+    continuations: tuple[str, ...]
+
+
+@dataclass
+class ScoreResult:
+    key: str
+    logprobs: list[float]  # summed log-probability of each continuation, same order as the request
+    n_prompt_tokens: int
+    latency_s: float
+    error: str | None = None  # set when the request failed; never stored as an answer
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    key: str
+    messages: tuple[Message, ...]
+    max_tokens: int = 32
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+
+
+@dataclass
+class GenerateResult:
+    key: str
+    text: str
+    n_prompt_tokens: int
+    n_completion_tokens: int
+    latency_s: float
+    error: str | None = None
+
+
+@dataclass
+class ModelInfo:
+    model_id: str            # what the user named (path, hub id, "smollm2-135m-instruct")
+    backend: str             # "transformers" | "vllm" | "openai" | "dummy"
+    weights_sha256: str      # hash of the weight file(s); "" if unknown (remote API)
+    dtype: str = ""
+    device: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the engine needs from an inference backend."""
+
+    info: ModelInfo
+
+    def score(self, requests: Sequence[ScoreRequest]) -> list[ScoreResult]:
+        ...
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
+        ...
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Number of prompt tokens of the chat-templated messages (for planning)."""
+        ...
+
+    def close(self) -> None:
+        ...

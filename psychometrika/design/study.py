@@ -1,0 +1,194 @@
+"""The study file: which instruments, models, personas, paraphrases, option orders, labels and decoding.
+
+Example (``analyses/quickstart.yaml``)::
+
+    id: quickstart
+    seed: 20261124
+    instruments:
+      - bfi-44
+      - {id: ipip-16pf, scales: [A, C, E]}
+    models:
+      - {id: smollm2, backend: transformers, model: embedded}
+    personas:
+      include_none: true
+      items:
+        - {id: organised, text: "You are a very organised, punctual and careful person."}
+    paraphrases: {instructions: 2, stems: original}
+    option_orders: [original, reversed]
+    label_schemes: [numeric]
+    mode: score
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from ..errors import StudyError
+from ..instruments.schema import Identifier
+from ..yamlio import load_model, parse_yaml, read_text, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InstrumentChoice(_Strict):
+    """An instrument and optionally a subset of its scales or items."""
+
+    id: str = Field(min_length=1, description="Instrument id or alias, or a path to a YAML file.")
+    scales: list[str] | None = None
+    items: list[str] | None = None
+
+
+class ModelSpec(_Strict):
+    id: Identifier = Field(description="Name of the model in the results.")
+    backend: Literal["transformers", "vllm", "openai", "dummy"] = "transformers"
+    model: str = Field(default="embedded", description="'embedded', a local folder, a hub id, or the "
+                                                       "server's model name for openai.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Backend settings (dtype, device, "
+                                                                       "batch_size, base_url, ...).")
+
+    @field_validator("settings")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for k in v:
+            if "key" in k.lower() and k.lower() not in {"api_key_env"}:
+                raise ValueError(f"settings.{k}: never put API keys in a study file; name the environment "
+                                 "variable with api_key_env instead")
+        return v
+
+
+class Persona(_Strict):
+    id: Identifier
+    text: str = Field(min_length=1, description="Persona induction text, used as the system prompt.")
+
+
+class Personas(_Strict):
+    include_none: bool = Field(default=True, description="Also administer without any persona (id 'none').")
+    items: list[Persona] = Field(default_factory=list)
+    file: str | None = Field(default=None, description="YAML file with a list of {id, text} (relative to the "
+                                                       "study file).")
+
+
+class Sample(_Strict):
+    sample: int = Field(ge=1)
+    seed: int = 0
+
+
+class First(_Strict):
+    first: int = Field(ge=1)
+
+
+ParaphraseChoice = Union[Literal["all", "original"], int, First, Sample]
+
+
+class Paraphrases(_Strict):
+    instructions: ParaphraseChoice = Field(default=1, description="'all', first k (an integer or {first: k}), "
+                                                                   "or {sample: k, seed: s}.")
+    stems: ParaphraseChoice = Field(default="original", description="'original' (the item text only), 'all', "
+                                                                    "first k, or {sample: k}.")
+
+
+class RandomOrders(_Strict):
+    random: int = Field(ge=1)
+    seed: int = 0
+
+
+OrderSpec = Union[str, RandomOrders]
+
+
+class Decoding(_Strict):
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=16, ge=1, le=4096)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    repetitions: int = Field(default=1, ge=1)
+
+
+class Template(_Strict):
+    system: str = Field(default="{persona}", description="System prompt; {persona} is the persona text. "
+                                                         "When it renders empty, no system message is sent.")
+    user: str | None = Field(default=None, description="User message with placeholders {instructions} "
+                                                        "{options} {item} {answer_prompt}; default: the response "
+                                                        "scale before the item (Likert), options after it (SJT).")
+
+    @field_validator("user")
+    @classmethod
+    def _placeholders(cls, v: str | None) -> str | None:
+        for ph in ("{item}", "{options}", "{answer_prompt}"):
+            if v is not None and ph not in v:
+                raise ValueError(f"template.user must contain {ph}")
+        return v
+
+
+class Study(_Strict):
+    """A study design: the full factorial of the listed factors."""
+
+    id: Identifier
+    description: str | None = None
+    seed: int = 0
+    instruments: list[Union[str, InstrumentChoice]] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1)
+    personas: Personas = Field(default_factory=Personas)
+    paraphrases: Paraphrases = Field(default_factory=Paraphrases)
+    option_orders: list[OrderSpec] = Field(default_factory=lambda: ["original"], min_length=1)
+    label_schemes: list[Literal["numeric", "letters", "text"]] = Field(default_factory=lambda: ["numeric"],
+                                                                       min_length=1)
+    mode: Literal["score", "generate"] = "score"
+    decoding: Decoding = Field(default_factory=Decoding)
+    template: Template = Field(default_factory=Template)
+    executor: Literal["local", "ray"] = "local"
+
+    _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Study":
+        ids = [m.id for m in self.models]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate model id(s) {sorted({i for i in ids if ids.count(i) > 1})}")
+        pids = [p.id for p in self.personas.items]
+        if "none" in pids:
+            raise ValueError("persona id 'none' is reserved for 'no persona' (include_none)")
+        if len(set(pids)) != len(pids):
+            raise ValueError(f"duplicate persona id(s) {sorted({i for i in pids if pids.count(i) > 1})}")
+        if not self.personas.include_none and not self.personas.items and not self.personas.file:
+            raise ValueError("no personas: set include_none: true or list personas")
+        return self
+
+    def instrument_choices(self) -> list[InstrumentChoice]:
+        return [InstrumentChoice(id=c) if isinstance(c, str) else c for c in self.instruments]
+
+    @property
+    def source(self) -> str | None:
+        """Path of the study file (None when built in memory)."""
+        return self._source
+
+
+def study_hash(study: Study) -> str:
+    """sha256 of the normalised study (independent of YAML formatting and comments)."""
+    payload = json.dumps(study.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def load_study(path: str | Path) -> Study:
+    """Load and validate a study YAML file; errors name file, line, column and field."""
+    study, _ = load_model(path, Study, StudyError, what="study file")
+    study._source = str(path)
+    if study.personas.file:
+        pfile = (Path(path).parent / study.personas.file)
+        text, _ = read_text(pfile, StudyError)
+        data = parse_yaml(text, str(pfile), StudyError)
+        if not isinstance(data, list):
+            raise StudyError("a persona file holds a YAML list of {id, text}", file=str(pfile))
+        extra = [validate(Persona, d, str(pfile), StudyError, what="persona") for d in data]
+        data = study.model_dump()
+        data["personas"]["items"] = [p.model_dump() for p in [*study.personas.items, *extra]]
+        data["personas"]["file"] = None
+        study = validate(Study, data, str(path), StudyError, what="study file")  # re-check unique persona ids
+        study._source = str(path)
+    return study

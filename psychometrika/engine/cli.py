@@ -1,0 +1,68 @@
+"""CLI commands of the engine: ``plan``, ``run``, ``export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def plan(study: Path = typer.Argument(..., help="Study YAML file."),
+         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
+    """Print the design's factorial size, prompt count, shared-prefix share and estimated run time."""
+    from ..design.study import load_study
+    from ..plan.plan import build_plan, plan_summary
+    from .run import estimate_seconds
+
+    s = load_study(study)
+    p = build_plan(s)
+    summary = plan_summary(s, p)
+    per_model = p.groupby("model").size().to_dict()
+    summary["estimated_seconds"] = {m.id: estimate_seconds(per_model.get(m.id, 0), m.backend) for m in s.models}
+    if as_json:
+        print(json.dumps(summary, indent=2, default=float))
+        return
+    table = Table(title=f"Study {s.id}: design")
+    table.add_column("factor")
+    table.add_column("levels", justify="right")
+    for k, v in summary["factors"].items():
+        table.add_row(k, str(v))
+    console.print(table)
+    console.print(f"prompts: [bold]{summary['prompts']}[/bold]  by instrument: {summary['by_instrument']}  "
+                  f"by mode: {summary['by_mode']}")
+    console.print(f"shared-prefix share of prompt text: {summary['shared_prefix_share']:.1%} "
+                  f"(≈{summary['approx_prompt_tokens']} prompt tokens)")
+    for m, secs in summary["estimated_seconds"].items():
+        console.print(f"estimated run time for {m}: {secs / 60:.1f} min (nominal rate of its backend)")
+
+
+def run(study: Path = typer.Argument(..., help="Study YAML file."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder (created; resumed if it holds this study)."),
+        force: bool = typer.Option(False, "--force", help="Move another study's run in --out aside."),
+        batch_size: int = typer.Option(64, "--batch-size", min=1, help="Prompts per backend call and shard."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar.")) -> None:
+    """Administer a study (resumable: re-run the same command after an interruption)."""
+    from .run import run_study
+
+    rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size)
+    console.print(f"{rep.written} new responses stored, {rep.already_done} already there, "
+                  f"{rep.refused} refusals, in {rep.seconds:.1f} s → {out}", highlight=False)
+
+
+def export(run_dir: Path = typer.Argument(..., help="Run folder."),
+           dest: Path = typer.Argument(..., help="Output file: .csv, .parquet or .sav (SPSS).")) -> None:
+    """Export the response table for R or SPSS."""
+    from ..store.store import export_run
+
+    console.print(f"wrote {export_run(run_dir, dest)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+    app.command("run")(run)
+    app.command("export")(export)

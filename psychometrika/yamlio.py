@@ -1,0 +1,226 @@
+"""Safe YAML reading that remembers where every value came from.
+
+Used for instrument and study files: the loader only builds plain Python types (no tags, no code:
+``!!python/object`` is rejected), refuses duplicate keys, non-UTF-8 bytes and huge files, and maps
+a pydantic validation error back to the file, line and column of the offending field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import PsychometrikaError
+
+MAX_BYTES = 5 * 1024 * 1024
+
+E = TypeVar("E", bound=PsychometrikaError)
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+class _MarkedDict(dict):
+    """A dict that knows the position of each key's value (``marks``) and of itself (``mark``)."""
+
+    marks: dict[Any, Mark]
+    mark: Mark
+
+
+class _MarkedList(list):
+    marks: list[Mark]
+    mark: Mark
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records positions and rejects duplicate keys."""
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> _MarkedDict:
+    loader.flatten_mapping(node)
+    out = _MarkedDict()
+    out.marks = {}
+    out.mark = _mark(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError as exc:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
+                                                    key_node.start_mark) from exc
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {out.marks[key].line})", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.marks[key] = _mark(value_node)
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode, deep: bool = False) -> _MarkedList:
+    out = _MarkedList(loader.construct_object(child, deep=True) for child in node.value)
+    out.marks = [_mark(child) for child in node.value]
+    out.mark = _mark(node)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Mark | None, str]:
+    """Follow a pydantic error location through the marked data; return the deepest mark and a field path."""
+    mark: Mark | None = getattr(data, "mark", None)
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            mark = node.marks.get(part, mark) if hasattr(node, "marks") else mark
+            node = node[part]
+            parts.append(str(part))
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            mark = node.marks[part] if hasattr(node, "marks") else mark
+            node = node[part]
+            parts.append(f"[{part}]")
+        elif isinstance(part, str) and isinstance(node, dict) and not _is_tag(part):
+            parts.append(part)  # a missing key: name it, keep the mark of its parent
+    path = ""
+    for p in parts:
+        path += p if p.startswith("[") else (("." if path else "") + p)
+    return mark, path
+
+
+def _walk(node: Any, path: str):
+    if isinstance(node, dict):
+        yield node, path
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def _find_named(data: Any, msg: str, mark: Mark | None, path: str) -> tuple[Mark | None, str]:
+    """For messages such as "item 'x' refers to ...", find the mapping whose id is 'x'."""
+    m = re.search(r"(?:item|scale|option|persona|model)(?:\(s\))?(?: ids?)? \[?'([^']+)'", msg)
+    if not m:
+        return mark, path
+    hits = [(getattr(d, "mark", None), p) for d, p in _walk(data, "") if d.get("id") == m.group(1)]
+    if not hits:
+        return mark, path
+    found_mark, found_path = hits[-1] if "duplicate" in msg else hits[0]
+    return found_mark or mark, found_path
+
+
+def _is_tag(part: str) -> bool:
+    return part in {"likert", "multiple_choice", "numeric", "text"} or part.startswith(("function-", "union["))
+
+
+def _hint_for(err: dict) -> str | None:
+    typ = err.get("type", "")
+    if typ == "extra_forbidden":
+        return "unknown field: check its spelling against `psychometrika instruments schema`"
+    if typ == "missing":
+        return "this field is required"
+    if typ in {"string_pattern_mismatch"}:
+        return "ids use letters, digits, '_', '.', '-' only (no spaces, no slashes)"
+    if typ.endswith("_type") or typ.endswith("_parsing"):
+        return "wrong type for this field"
+    if typ == "union_tag_invalid":
+        return "response_format.type must be one of likert, multiple_choice, numeric, text"
+    return None
+
+
+def read_text(path: str | Path, error: type[E]) -> tuple[str, str]:
+    """Read a UTF-8 text file; return (text, sha256). Raises ``error`` on any problem."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise error("file not found", file=str(p)) from None
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    if p.is_dir():
+        raise error("is a folder, not a file", file=str(p))
+    if size > MAX_BYTES:
+        raise error(f"file is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB", file=str(p),
+                    hint="an instrument or study file is a few hundred KB at most; is this the right file?")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(p), line=line, column=col,
+                    hint="save the file as UTF-8") from None
+    return text, hashlib.sha256(raw).hexdigest()
+
+
+def parse_yaml(text: str, source: str, error: type[E]) -> Any:
+    """Parse YAML safely, keeping marks. Raises ``error`` with line/column on syntax problems."""
+    if "\x00" in text:
+        raise error("file contains NUL characters", file=source)
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = exc.problem or str(exc)
+        if "could not determine a constructor" in msg:
+            tag = msg.split("tag:yaml.org,2002:")[-1].split("'")[0] if "yaml.org" in msg else "?"
+            msg = f"YAML tags are not allowed (found !!{tag}); an instrument or study file holds plain data only"
+        raise error(f"YAML error: {msg}", file=source,
+                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                    hint="check indentation, quotes and colons near this line") from None
+    except yaml.YAMLError as exc:
+        raise error(f"YAML error: {exc}", file=source) from None
+    except RecursionError:
+        raise error("YAML nesting is too deep", file=source) from None
+
+
+def validate(model: type[M], data: Any, source: str, error: type[E],
+             what: str = "file") -> M:
+    """Validate parsed data against a pydantic model; map the first error to file/line/field."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise error(f"the {what} must be a YAML mapping of fields, got {kind}", file=source,
+                    line=getattr(getattr(data, "mark", None), "line", 1))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        loc = tuple(first.get("loc", ()))
+        mark, path = _locate(data, loc)
+        if len(loc) <= 1:  # a whole-model rule: point at the entry the message names, if any
+            mark, path = _find_named(data, first.get("msg", ""), mark, path)
+        msg = first.get("msg", "invalid value")
+        msg = msg.removeprefix("Value error, ")
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise error(msg + more, file=source, line=mark.line if mark else None,
+                    column=mark.column if mark else None, field=path or None, hint=_hint_for(first)) from None
+
+
+def load_model(path: str | Path, model: type[M], error: type[E], what: str = "file",
+               prepare: Callable[[Any], Any] | None = None) -> tuple[M, str]:
+    """Read, parse and validate a YAML file; return (model, sha256)."""
+    text, digest = read_text(path, error)
+    data = parse_yaml(text, str(path), error)
+    if prepare is not None:
+        data = prepare(data)
+    return validate(model, data, str(path), error, what), digest
