@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 instruments_app = typer.Typer(no_args_is_help=True, help="List, show, validate instrument files.")
 app.add_typer(instruments_app, name="instruments")
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)
 _state = {"debug": False}
 
 

@@ -42,8 +42,11 @@ class _MarkedList(list):
     mark: Mark
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records positions and rejects duplicate keys."""
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available (fast), same rules
+
+
+class _Loader(_SafeBase):  # type: ignore[misc, valid-type]
+    """Safe loader (no tags, no code) that records positions and rejects duplicate keys."""
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -95,7 +98,7 @@ def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Mark | None, str]:
             mark = node.marks[part] if hasattr(node, "marks") else mark
             node = node[part]
             parts.append(f"[{part}]")
-        elif isinstance(part, str) and isinstance(node, dict) and not _is_tag(part):
+        elif isinstance(part, str) and isinstance(node, dict) and not _is_tag(part, node):
             parts.append(part)  # a missing key: name it, keep the mark of its parent
     path = ""
     for p in parts:
@@ -125,8 +128,9 @@ def _find_named(data: Any, msg: str, mark: Mark | None, path: str) -> tuple[Mark
     return found_mark or mark, found_path
 
 
-def _is_tag(part: str) -> bool:
-    return part in {"likert", "multiple_choice", "numeric", "text"} or part.startswith(("function-", "union["))
+def _is_tag(part: str, node: dict) -> bool:
+    """Parts of a pydantic location that are not keys: union tags ('likert'), validator names."""
+    return node.get("type") == part or part.startswith(("function-", "union[", "literal[")) or part in {"str", "int"}
 
 
 def _hint_for(err: dict) -> str | None:
@@ -197,7 +201,7 @@ def validate(model: type[M], data: Any, source: str, error: type[E],
              what: str = "file") -> M:
     """Validate parsed data against a pydantic model; map the first error to file/line/field."""
     if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
+        kind = "empty" if data is None else ("list" if isinstance(data, list) else type(data).__name__)
         raise error(f"the {what} must be a YAML mapping of fields, got {kind}", file=source,
                     line=getattr(getattr(data, "mark", None), "line", 1))
     try:

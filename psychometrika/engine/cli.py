@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def plan(study: Path = typer.Argument(..., help="Study YAML file."),
@@ -62,7 +63,42 @@ def export(run_dir: Path = typer.Argument(..., help="Run folder."),
     console.print(f"wrote {export_run(run_dir, dest)}")
 
 
+def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--study",
+                                          help="Study file (default: the quickstart study)."),
+               out: Path = typer.Option(Path("runs/quickstart"), "--out", "-o", help="Run folder."),
+               no_report: bool = typer.Option(False, "--no-report", help="Only administer, do not build the report.")
+               ) -> None:
+    """Run the quickstart study on the embedded model, then build its report (if the report stage is installed)."""
+    import importlib.util
+
+    from ..errors import StudyError
+
+    if not study.exists():
+        raise StudyError(f"{study} not found", hint="run this command from the repository root, or pass --study")
+    run(study, out=out, force=False, batch_size=64, no_progress=False)
+    from ..design.factors import expand_factors
+    from ..design.study import load_study
+    from ..scoring import scale_scores
+    from ..store.store import read_run
+
+    insts = [a.instrument for a in expand_factors(load_study(study)).instruments]
+    scores = scale_scores(read_run(out), insts)
+    table = scores.groupby(["instrument", "scale", "persona"])["score"].mean().unstack("persona").round(2)
+    console.print(table.to_string())
+    if no_report:
+        return
+    if importlib.util.find_spec("psychometrika.report.build") is None:
+        console.print("(the report stage is not available in this version: responses are in "
+                      f"{out}; read them with pm.read_run)")
+        return
+    from ..report.build import build_report
+
+    book = build_report(out, out / "book")
+    console.print(f"report: open {book}")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("quickstart")(quickstart)
     app.command("plan")(plan)
     app.command("run")(run)
     app.command("export")(export)

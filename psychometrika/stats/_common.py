@@ -177,8 +177,11 @@ def as_corr_input(x: Any, n_obs: float | None = None, *, what: str = "data",
             a = np.asarray(arr_like, dtype=float)
         except (TypeError, ValueError):
             a = None
-        if a is not None and not np.isnan(a).any() and np.allclose(a, a.T, atol=1e-8) and np.all(np.diag(a) > 0):
-            if is_correlation_matrix(a) or n_obs is not None:
+        looks_like_matrix = (a is not None and np.allclose(a, a.T, atol=1e-8, equal_nan=True)
+                             and np.all(np.diag(a) > 0))
+        if looks_like_matrix:
+            unit_diag = np.allclose(np.diag(a), 1.0)
+            if is_correlation_matrix(a) or n_obs is not None or (unit_diag and np.isnan(a).any()):
                 r = check_correlation_matrix(x, what="correlation matrix")
                 if n_obs is not None and (not np.isfinite(n_obs) or n_obs <= 1):
                     raise DataError(f"n_obs must be a number > 1, got {n_obs!r}")
@@ -218,35 +221,36 @@ def pairwise_cov(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _pairwise(frame: pd.DataFrame, corr: bool) -> pd.DataFrame:
     x = frame.to_numpy(dtype=float)
-    p = x.shape[1]
     mask = ~np.isnan(x)
-    out = np.full((p, p), np.nan)
+    # centre by column means first (changes nothing mathematically, keeps the sums well conditioned)
+    with np.errstate(invalid="ignore"):
+        x = x - np.nanmean(x, axis=0) if mask.any() else x
     if mask.all():
-        xc = x - x.mean(axis=0)
-        c = xc.T @ xc / (x.shape[0] - 1)
+        c = x.T @ x / (x.shape[0] - 1)
+        c = c - np.outer(x.sum(axis=0), x.sum(axis=0)) / (x.shape[0] * (x.shape[0] - 1))
         if corr:
             with np.errstate(invalid="ignore", divide="ignore"):
                 d = np.sqrt(np.diag(c))
                 c = c / np.outer(d, d)
             np.fill_diagonal(c, np.where(d > 0, 1.0, np.nan))
         return pd.DataFrame(c, index=frame.columns, columns=frame.columns)
-    for i in range(p):
-        for j in range(i, p):
-            m = mask[:, i] & mask[:, j]
-            n = int(m.sum())
-            if n < 2:
-                continue
-            a = x[m, i] - x[m, i].mean()
-            b = x[m, j] - x[m, j].mean()
-            sab = float(a @ b)
-            if corr:
-                saa, sbb = float(a @ a), float(b @ b)
-                v = sab / math.sqrt(saa * sbb) if saa > 0 and sbb > 0 else np.nan
-                if i == j and saa > 0:
-                    v = 1.0
-            else:
-                v = sab / (n - 1)
-            out[i, j] = out[j, i] = v
+    m = mask.astype(float)
+    x0 = np.where(mask, x, 0.0)
+    n = m.T @ m                       # joint counts
+    s_ij = x0.T @ x0                  # sum x_i x_j over joint rows
+    s_i = x0.T @ m                    # [i, j]: sum of x_i over rows where j is present (and i)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = s_ij - s_i * s_i.T / n
+        if corr:
+            ss_i = (x0 ** 2).T @ m
+            var_i = ss_i - s_i ** 2 / n   # [i, j]: centred SS of x_i over the joint rows
+            out = cross / np.sqrt(var_i * var_i.T)
+            out[(var_i <= 0) | (var_i.T <= 0)] = np.nan
+            diag = np.where(np.diag(var_i) > 0, 1.0, np.nan)
+            np.fill_diagonal(out, diag)
+        else:
+            out = cross / (n - 1)
+        out[n < 2] = np.nan
     return pd.DataFrame(out, index=frame.columns, columns=frame.columns)
 
 

@@ -197,7 +197,7 @@ class RunStore:
         df = table.to_pandas()
         for col in LIST_COLUMNS:
             if col in df:
-                df[col] = df[col].map(lambda v: list(v) if v is not None else None)
+                df[col] = df[col].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
         return df.drop_duplicates("cell_key", keep="first").reset_index(drop=True)
 
 

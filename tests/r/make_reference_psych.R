@@ -13,7 +13,7 @@ if (!exists("fixtures_dir")) fixtures_dir <- file.path("tests", "r", "fixtures")
 dir.create(fixtures_dir, showWarnings = FALSE, recursive = TRUE)
 
 mat <- function(m) {
-  m <- as.matrix(unclass(m))
+  m <- if (is.data.frame(m)) as.matrix(m) else as.matrix(unclass(m))
   if (is.null(rownames(m))) rownames(m) <- paste0("V", seq_len(nrow(m)))
   if (is.null(colnames(m))) colnames(m) <- paste0("C", seq_len(ncol(m)))
   list(rows = I(rownames(m)), cols = I(colnames(m)), values = unname(m))
