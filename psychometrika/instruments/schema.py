@@ -126,6 +126,13 @@ class Option(_Strict):
     value: float | None = Field(default=None, description="Optional scoring value of the option itself.")
 
 
+class Turn(_Strict):
+    """A scripted conversation turn shown before the item (e.g. a prior answer and a user's pushback)."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1)
+
+
 class Item(_Strict):
     """One item. Likert items have ``text``; SJT items have ``scenario`` and ``options``."""
 
@@ -141,6 +148,11 @@ class Item(_Strict):
     weights: dict[str, float] | None = Field(default=None, description="For numeric/text items: scale id -> "
                                                                         "weight of the item score on that trait.")
     response_format: ResponseFormat | None = Field(default=None, description="Overrides the instrument's format.")
+    turns: list[Turn] | None = Field(default=None, description="Scripted conversation inserted before the "
+                                                                "item's prompt, which is the next user turn (e.g. a "
+                                                                "question, an answer, then the pushback as the item).")
+    pair: str | None = Field(default=None, description="Id of a paired item (e.g. the self-prediction of a game "
+                                                        "choice) for belief-behaviour consistency.")
 
     @field_validator("paraphrases")
     @classmethod
@@ -249,6 +261,14 @@ class Instrument(_Strict):
                 raise ValueError(f"item {it.id!r} has no text")
             if fmt.type == "multiple_choice" and not (it.scenario or it.text):
                 raise ValueError(f"item {it.id!r} needs a scenario or text")
+            if it.turns:
+                if it.turns[0].role != "user":
+                    raise ValueError(f"item {it.id!r}: scripted turns start with a user turn")
+                if it.turns[-1].role != "assistant":
+                    raise ValueError(f"item {it.id!r}: scripted turns end with an assistant turn (the item is the "
+                                     "next user turn)")
+            if it.pair is not None and it.pair not in {x.id for x in self.items}:
+                raise ValueError(f"item {it.id!r} pairs with unknown item {it.pair!r}")
             for s in (it.weights or {}):
                 if s not in known_scales:
                     raise ValueError(f"item {it.id!r} weights unknown scale {s!r}")

@@ -80,7 +80,7 @@ def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Itera
                                                 persona_text=persona_text, instructions=instr.text,
                                                 item_text=item_text, option_texts=shown, scheme=scheme,
                                                 kind=kind, open_answer_prompt=_open_prompt(fmt) if kind == "open"
-                                                else "")
+                                                else "", turns=[t.model_dump() for t in item.turns or []])
                                     p_hash = prompt_hash(rp.messages)
                                     for seed in factors.seeds:
                                         for rep in range(factors.repetitions):

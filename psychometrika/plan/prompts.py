@@ -54,16 +54,17 @@ def _fill(template: str, **parts: str) -> str:
 class RenderedPrompt:
     messages: tuple[dict[str, str], ...]
     continuations: tuple[str, ...]  # empty for open (numeric/text) answers
-    prefix_chars: int  # length of the user message part shared with other items of the same condition
+    prefix_chars: int  # length of the user message's start shared with other items of the same condition
 
 
 def render(*, system_template: str, user_template: str | None, persona_text: str, instructions: str,
            item_text: str, option_texts: Sequence[str], scheme: str, kind: str,
-           open_answer_prompt: str = "") -> RenderedPrompt:
+           open_answer_prompt: str = "", turns: Sequence[dict[str, str]] = ()) -> RenderedPrompt:
     """Render one prompt.
 
     ``kind`` is ``likert`` (shared response scale), ``choice`` (item-specific options) or ``open``
-    (numeric or text answers: no options, ``open_answer_prompt`` says what to write).
+    (numeric or text answers: no options, ``open_answer_prompt`` says what to write). ``turns`` is a
+    scripted conversation placed before the rendered user message.
     """
     if kind == "open":
         template = user_template or OPEN_TEMPLATE
@@ -75,8 +76,10 @@ def render(*, system_template: str, user_template: str | None, persona_text: str
         continuations = tuple(labels_for(scheme, option_texts))
     user = _fill(template, instructions=instructions, options=opts, item=item_text, answer_prompt=answer)
     system = _fill(system_template, persona=persona_text)
-    messages: tuple[dict[str, str], ...] = ({"role": "user", "content": user},)
+    messages: tuple[dict[str, str], ...] = (*({"role": t["role"], "content": t["content"]} for t in turns),
+                                            {"role": "user", "content": user})
     if system:
         messages = ({"role": "system", "content": system},) + messages
     cut = user.find(item_text) if item_text else -1
-    return RenderedPrompt(messages, continuations, prefix_chars=len(system) + max(cut, 0))
+    shared = 0 if turns else max(cut, 0)  # shared part of the user message; scripted turns differ per item
+    return RenderedPrompt(messages, continuations, prefix_chars=shared)

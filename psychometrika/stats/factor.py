@@ -26,7 +26,7 @@ from scipy import optimize, stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats._common import (
-    CorrInput, StatsResult, as_corr_input, cor_smooth, cov2cor, fmt_frame, pairwise_cor, r_quantile,
+    StatsResult, as_corr_input, cor_smooth, cov2cor, fmt_frame, pairwise_cor, r_quantile,
     smc, sym_eigen, warn,
 )
 

@@ -30,10 +30,10 @@ from scipy import stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats._common import (
-    StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame, pairwise_cor,
+    StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
     pairwise_cov, r_quantile, smc, sym_eigen, warn,
 )
-from psychometrika.stats.factor import _extract, _fa_core, _gpf_oblique, _factor_stats
+from psychometrika.stats.factor import _extract, _fa_core, _gpf_oblique
 
 __all__ = ["alpha", "AlphaResult", "alpha_ci", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
            "omega", "OmegaResult", "score_items", "ScoreItemsResult", "reverse_items"]
@@ -209,8 +209,8 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
     if isinstance(data, (pd.DataFrame, np.ndarray)) and np.ndim(data) == 2 and np.shape(data)[0] == np.shape(data)[1]:
         try:
             a = np.asarray(data, dtype=float)
-            if not np.isnan(a).any() and np.allclose(a, a.T) and np.all(np.diag(a) > 0) and (
-                    np.allclose(np.diag(a), 1) or n_obs is not None):
+            # psych's isCovariance: a square symmetric matrix with a positive diagonal
+            if not np.isnan(a).any() and np.allclose(a, a.T) and np.all(np.diag(a) > 0):
                 cinp = a
         except (TypeError, ValueError):
             pass
@@ -601,6 +601,14 @@ class OmegaResult(StatsResult):
     def __init__(self, **kw: Any):
         self.__dict__.update(kw)
 
+    def _masked_sl(self, d: int) -> str:
+        sl = self.schmid.round(d).astype(object)
+        k = self.nfactors + 1
+        load = self.schmid.iloc[:, :k]
+        sl.iloc[:, :k] = load.round(d).where(load.abs() >= 0.2, "").astype(object)
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            return sl.to_string()
+
     @property
     def omega_t(self) -> float:
         return self.omega_tot
@@ -612,8 +620,9 @@ class OmegaResult(StatsResult):
                 f"Omega Hierarchical:    {self.omega_h:.{d}f} ", f"Omega H asymptotic:    {self.omega_lim:.{d}f} ",
                 f"Omega Total            {self.omega_tot:.{d}f} ", "",
                 "Schmid Leiman Factor loadings greater than  0.2 ",
-                fmt_frame(self.schmid.where(self.schmid.abs() >= 0.2), d), "",
-                f"With Sums of squares  of:", fmt_frame((self.schmid.iloc[:, :self.nfactors + 1] ** 2).sum(), d), "",
+                self._masked_sl(d), "",
+                "With Sums of squares  of:",
+                fmt_frame((self.schmid.iloc[:, :self.nfactors + 1] ** 2).sum().rename("").to_frame().T, d), "",
                 f"Explained Common Variance of the general factor =  {self.ECV:.{d}f} ", "",
                 "Omega_h for the general factor and each group factor (total, general, group):",
                 fmt_frame(self.omega_group, d)]

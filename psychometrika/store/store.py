@@ -244,7 +244,7 @@ def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> 
         except ImportError:
             raise StoreError("SPSS export needs pyreadstat: pip install pyreadstat") from None
         flat = flat.drop(columns=[c for c in ("prompt",) if c in flat])
-        for col in flat.select_dtypes(include="object"):
+        for col in flat.select_dtypes(include=["object", "string"]):
             flat[col] = flat[col].astype(str).str.slice(0, 32000)
         pyreadstat.write_sav(flat, str(path))
     else:
