@@ -27,7 +27,7 @@ _LAZY_MODULES = {
     "psychometrika.scoring": ("RESPONDENT_COLUMNS", "expected_value", "item_scores", "reverse_key", "scale_scores",
                               "sjt_trait_scores", "to_wide"),
 }
-_LAZY_OPTIONAL = ("psychometrika.store", "psychometrika.design", "psychometrika.engine")
+_LAZY_OPTIONAL = ("psychometrika.store", "psychometrika.design", "psychometrika.engine", "psychometrika.report")
 
 
 def _lazy_names() -> dict[str, str]:

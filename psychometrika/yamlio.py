@@ -57,6 +57,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     loader.flatten_mapping(node)
     out = _MarkedDict()
     out.marks = {}
+    out.key_marks = {}
     out.mark = _mark(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -70,6 +71,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
                 None, None, f"duplicate key {key!r} (first at line {out.marks[key].line})", key_node.start_mark)
         out[key] = loader.construct_object(value_node, deep=True)
         out.marks[key] = _mark(value_node)
+        out.key_marks[key] = _mark(key_node)
     return out
 
 
@@ -84,14 +86,17 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[Mark | None, str]:
-    """Follow a pydantic error location through the marked data; return the deepest mark and a field path."""
+def _locate(data: Any, loc: tuple[Any, ...], at_key: bool = False) -> tuple[Mark | None, str]:
+    """Follow a pydantic error location through the marked data; return the deepest mark and a field path.
+
+    ``at_key``: point at the last key itself (an unknown field) rather than at its value."""
     mark: Mark | None = getattr(data, "mark", None)
     parts: list[str] = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
-            mark = node.marks.get(part, mark) if hasattr(node, "marks") else mark
+            marks = getattr(node, "key_marks", {}) if at_key and i == len(loc) - 1 else getattr(node, "marks", {})
+            mark = marks.get(part, mark)
             node = node[part]
             parts.append(str(part))
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -210,7 +215,7 @@ def validate(model: type[M], data: Any, source: str, error: type[E],
         errors = exc.errors(include_url=False)
         first = errors[0]
         loc = tuple(first.get("loc", ()))
-        mark, path = _locate(data, loc)
+        mark, path = _locate(data, loc, at_key=first.get("type") == "extra_forbidden")
         if len(loc) <= 1:  # a whole-model rule: point at the entry the message names, if any
             mark, path = _find_named(data, first.get("msg", ""), mark, path)
         msg = first.get("msg", "invalid value")

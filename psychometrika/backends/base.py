@@ -7,6 +7,9 @@ rendered from the study's prompt template) and either
   after the chat-templated prompt with the assistant turn opened, or
 * ``generate``: returns generated text.
 
+When the last message has the role ``assistant`` it is a *prefill*: the answer continues that message
+(e.g. ``"Answer:"``, with continuations ``" 1"``, ``" 2"``, ...), in both modes.
+
 Requests carry an opaque ``key`` that the engine uses to store results; backends return results
 in the same order as the requests.
 """

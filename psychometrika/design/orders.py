@@ -51,6 +51,8 @@ def orders_for(spec: str | dict, k: int) -> list[tuple[str, Permutation]]:
     random permutations, reproducible from the seed, the original order excluded unless drawn).
     """
     identity = tuple(range(k))
+    if hasattr(spec, "model_dump"):  # the study model's RandomOrders
+        spec = spec.model_dump()
     if isinstance(spec, dict):
         if set(spec) - {"random", "seed"} or "random" not in spec:
             raise StudyError(f"unknown option-order specification {spec!r}",

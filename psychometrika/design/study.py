@@ -116,6 +116,10 @@ class Template(_Strict):
     user: str | None = Field(default=None, description="User message with placeholders {instructions} "
                                                         "{options} {item} {answer_prompt}; default: the response "
                                                         "scale before the item (Likert), options after it (SJT).")
+    answer_prefix: str | None = Field(default=None, description="Start of the assistant's answer, prefilled in "
+                                                                 "both modes (e.g. 'Answer:'); option labels are "
+                                                                 "scored / generated after it. Small models that "
+                                                                 "answer in prose follow the format with it.")
 
     @field_validator("user")
     @classmethod

@@ -80,7 +80,8 @@ def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Itera
                                                 persona_text=persona_text, instructions=instr.text,
                                                 item_text=item_text, option_texts=shown, scheme=scheme,
                                                 kind=kind, open_answer_prompt=_open_prompt(fmt) if kind == "open"
-                                                else "", turns=[t.model_dump() for t in item.turns or []])
+                                                else "", turns=[t.model_dump() for t in item.turns or []],
+                                                answer_prefix=study.template.answer_prefix)
                                     p_hash = prompt_hash(rp.messages)
                                     for seed in factors.seeds:
                                         for rep in range(factors.repetitions):
@@ -103,6 +104,7 @@ def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Itera
                                                 "permutation": list(perm),
                                                 "n_options": k,
                                                 "option_values": values,
+                                                "option_texts": option_texts,
                                                 "prompt_hash": p_hash,
                                                 "mode": mode,
                                                 "messages": list(rp.messages),

@@ -59,12 +59,14 @@ class RenderedPrompt:
 
 def render(*, system_template: str, user_template: str | None, persona_text: str, instructions: str,
            item_text: str, option_texts: Sequence[str], scheme: str, kind: str,
-           open_answer_prompt: str = "", turns: Sequence[dict[str, str]] = ()) -> RenderedPrompt:
+           open_answer_prompt: str = "", turns: Sequence[dict[str, str]] = (),
+           answer_prefix: str | None = None) -> RenderedPrompt:
     """Render one prompt.
 
     ``kind`` is ``likert`` (shared response scale), ``choice`` (item-specific options) or ``open``
     (numeric or text answers: no options, ``open_answer_prompt`` says what to write). ``turns`` is a
-    scripted conversation placed before the rendered user message.
+    scripted conversation placed before the rendered user message. ``answer_prefix`` opens the assistant's
+    answer (a final assistant message the model continues); the continuations then start with a space.
     """
     if kind == "open":
         template = user_template or OPEN_TEMPLATE
@@ -80,6 +82,10 @@ def render(*, system_template: str, user_template: str | None, persona_text: str
                                             {"role": "user", "content": user})
     if system:
         messages = ({"role": "system", "content": system},) + messages
+    if answer_prefix:
+        prefix = answer_prefix.rstrip()
+        messages = messages + ({"role": "assistant", "content": prefix},)
+        continuations = tuple(" " + c for c in continuations)
     cut = user.find(item_text) if item_text else -1
     shared = 0 if turns else max(cut, 0)  # shared part of the user message; scripted turns differ per item
     return RenderedPrompt(messages, continuations, prefix_chars=shared)

@@ -331,13 +331,13 @@ def _alpha_core(C: np.ndarray, labels: list[str], n_for_se: float | None) -> dic
     std_r = R.sum(axis=0) / math.sqrt(Vt)
     RC = R.copy()
     np.fill_diagonal(RC, smc(R))
-    r_cor = RC.sum(axis=0) / math.sqrt(RC.sum())
+    r_cor = RC.sum(axis=0) / np.sqrt(RC.sum())  # NaN (as in psych) when the sum is negative
     r_drop = np.empty(nvar)
     for i in range(nvar):
         keep = [j for j in range(nvar) if j != i]
         v_drop = C[np.ix_(keep, keep)].sum()
         c_drop = C[:, i].sum() - C[i, i]
-        r_drop[i] = c_drop / math.sqrt(C[i, i] * v_drop)
+        r_drop[i] = c_drop / np.sqrt(C[i, i] * v_drop) if C[i, i] * v_drop > 0 else np.nan
     return dict(total=st, alpha_drop=by, std_r=std_r, r_cor=r_cor, r_drop=r_drop)
 
 

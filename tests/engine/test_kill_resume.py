@@ -73,7 +73,7 @@ def _finish(cmd: list[str]) -> None:
 
 def test_kill_9_at_many_points_then_resume_equals_uninterrupted(tmp_path):
     """20+ kills at random moments (including during shard writes) with the dummy backend."""
-    study = _study(tmp_path, "{id: sim, backend: dummy, settings: {delay_s: 0.002}}", personas=3)
+    study = _study(tmp_path, "{id: sim, backend: dummy, settings: {delay_s: 0.002}}", personas=8)
     ref = tmp_path / "ref"
     _finish(_cmd(study, ref, 4))
     expected = pm.read_run(ref)
@@ -98,7 +98,7 @@ def test_kill_9_at_many_points_then_resume_equals_uninterrupted(tmp_path):
 def test_kill_9_real_model_run_then_resume(tmp_path):
     """The same with the embedded SmolLM2: kill during the run, resume, compare with an uninterrupted run."""
     pytest.importorskip("torch")
-    study = _study(tmp_path, "{id: smol, backend: transformers, model: embedded, settings: {dtype: bfloat16}}", 1)
+    study = _study(tmp_path, "{id: smol, backend: transformers, model: embedded}", 1)
     ref = tmp_path / "ref"
     _finish(_cmd(study, ref, 8))
     out = tmp_path / "killed"
@@ -107,6 +107,6 @@ def test_kill_9_real_model_run_then_resume(tmp_path):
     _finish(_cmd(study, out, 8))
     a, b = pm.read_run(ref), pm.read_run(out)
     pd.testing.assert_frame_equal(a[DESIGN_COLUMNS], b[DESIGN_COLUMNS])
-    # batch composition differs after a resume; bf16 arithmetic may differ in the last bits, nothing more
+    # batch composition (padding) differs after a resume; float arithmetic may differ in the last bits only
     pa, pb = np.vstack(a["probs"]), np.vstack(b["probs"])
-    assert np.abs(pa - pb).max() < 2e-2
+    assert np.abs(pa - pb).max() < 1e-3

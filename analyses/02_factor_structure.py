@@ -1,0 +1,69 @@
+"""Factor structure of every questionnaire of a run (psych::fa.parallel, psych::fa, factor.congruence, lavaan).
+
+    python analyses/02_factor_structure.py runs/quickstart
+
+Item responses enter unreversed, so reverse-keyed items should load negatively. The target pattern for Tucker's
+congruence is the human loading matrix when the instrument carries one (norms.loadings), else the scoring key.
+"""
+
+import sys
+import warnings
+
+import pandas as pd
+
+import psychometrika as pm
+
+run = sys.argv[1] if len(sys.argv) > 1 else "runs/quickstart"
+warnings.simplefilter("ignore")
+
+df = pm.read_run(run)
+manifest = pm.read_manifest(run)
+study = manifest["study"]
+instruments = [pm.load_instrument(c if isinstance(c, str) else c["id"]) for c in study["instruments"]]
+source = "expected" if (df["mode"] == "score").all() else "chosen"
+
+for ins in instruments:
+    if ins.response_format.type not in ("likert", "numeric"):
+        continue
+    items = pm.item_scores(df[df["instrument"] == ins.id], ins, source=source)
+    for model, sub in items.groupby("model"):
+        wide = pm.to_wide(sub, value="value")       # raw (unreversed) answers
+        scales = {s.id: [i for i in ins.scale_items()[s.id] if i in wide.columns]
+                  for s in ins.scales if s.parent is None}
+        scales = {s: its for s, its in scales.items() if its}
+        print(f"\n=== {ins.id} ({model}): {wide.shape[0]} administrations x {wide.shape[1]} items, "
+              f"{len(scales)} intended factors ===")
+        try:
+            print(pm.kmo(wide).summary())
+        except (pm.PsychometrikaError, ValueError) as exc:
+            print(f"KMO not computed: {exc}")
+        try:
+            print(pm.fa_parallel(wide, n_iter=20, seed=manifest.get("seed", 1)).summary())
+            fit = pm.fa(wide, nfactors=max(1, min(len(scales), wide.shape[1] - 1)), rotate="oblimin")
+            print(fit.summary())
+        except (pm.PsychometrikaError, ValueError) as exc:
+            print(f"not computed: {exc}")
+            continue
+        if ins.norms is not None and ins.norms.loadings:
+            target = pd.DataFrame.from_dict(ins.norms.loadings, orient="index").fillna(0.0)
+            print("\nTucker congruence with the human loadings:")
+        else:
+            target = pd.DataFrame(0.0, index=wide.columns, columns=list(scales))
+            for s, its in scales.items():
+                for i in its:
+                    target.loc[i, s] = ins.item(i).keyed
+            print("\nTucker congruence with the scoring key:")
+        common = [i for i in fit.loadings.index if i in target.index]
+        print(pm.congruence(fit.loadings.loc[common], target.loc[common]).round(2).to_string())
+        try:
+            cfa = pm.cfa
+        except AttributeError:
+            print("\n(pm.cfa is not available in this version of psychometrika)")
+            continue
+        syntax = "\n".join(f"{s} =~ " + " + ".join(its) for s, its in scales.items() if len(its) >= 2)
+        try:
+            model_fit = cfa(syntax, wide)
+            print("\nCFA of the intended structure (lavaan syntax):\n" + syntax)
+            print(model_fit.fit_measures().round(3).to_string())
+        except (pm.PsychometrikaError, ValueError) as exc:
+            print(f"CFA not computed: {exc}")

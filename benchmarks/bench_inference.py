@@ -1,0 +1,12 @@
+"""Four administration methods on the same prompts, side by side (see psychometrika.engine.bench).
+
+    python benchmarks/bench_inference.py --device cpu
+    python benchmarks/bench_inference.py --device cuda --model llama3-8b-random --items 44 --orders 24
+"""
+
+import sys
+
+from psychometrika.engine.bench import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Inference backends: one small protocol (:class:`~psychometrika.backends.base.Backend`), several engines.
+
+========== ====================================================== =========================
+name       what                                                   module
+========== ====================================================== =========================
+transformers embedded SmolLM2 (GGUF), any local folder or hub id  ``backends.hf``
+vllm       vLLM offline engine, prefix caching, prompt logprobs   ``backends.vllm_backend``
+openai     any OpenAI-compatible HTTP server                      ``backends.openai_backend``
+dummy      simulated answers for fast pipeline tests              ``backends.dummy``
+========== ====================================================== =========================
+
+Backends know nothing of instruments: they see chat messages and continuation strings only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import BackendError
+from .base import Backend, GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
+
+#: backend name -> "module:Class"
+BACKENDS: dict[str, str] = {
+    "transformers": "psychometrika.backends.hf:TransformersBackend",
+    "vllm": "psychometrika.backends.vllm_backend:VLLMBackend",
+    "openai": "psychometrika.backends.openai_backend:OpenAIBackend",
+    "dummy": "psychometrika.backends.dummy:DummyBackend",
+}
+
+
+def backend_class(name: str) -> type:
+    """The class implementing backend ``name`` (imported lazily: vLLM and torch are optional)."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
+    module, cls = BACKENDS[name].split(":")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        extra = {"transformers": "llm", "vllm": "vllm"}.get(name, name)
+        raise BackendError(f"backend {name!r} needs packages that are not installed ({exc}); "
+                           f"install them with: pip install 'psychometrika[{extra}]'") from exc
+    return getattr(mod, cls)
+
+
+def make_backend(name: str, model: str | None = None, **settings: Any) -> Backend:
+    """Create backend ``name`` for ``model`` with its ``settings`` (the study file's ``models[].settings``)."""
+    return backend_class(name)(model=model, **settings)
+
+
+__all__ = ["BACKENDS", "Backend", "GenerateRequest", "GenerateResult", "Message", "ModelInfo", "ScoreRequest",
+           "ScoreResult", "backend_class", "make_backend"]

@@ -1,0 +1,59 @@
+"""CLI commands of the report stage: ``report`` and ``reproduce`` (registered by ``psychometrika.cli``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+
+def report(run_dir: Path = typer.Argument(..., help="Run folder (the --out of `psychometrika run`)."),
+           out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                              help="Book folder (default: RUN_DIR/book). HTML in OUT/_build/html."),
+           pdf: bool = typer.Option(False, "--pdf", help="Also print the book to OUT/report.pdf (headless Chromium)."),
+           check: Optional[bool] = typer.Option(None, "--check/--no-check",
+                                                help="Open every page in headless Chromium and check it (default: "
+                                                     "when Playwright and Chromium are installed)."),
+           no_progress: bool = typer.Option(False, "--no-progress", help="No progress display.")) -> None:
+    """Build the offline HTML report (Jupyter Book) of a run; no network access is needed."""
+    from .build import build_report
+
+    book = out if out is not None else run_dir / "book"
+    index = build_report(run_dir, book, pdf=pdf, progress=not no_progress, check=check)
+    if pdf:
+        console.print(f"PDF: {book.resolve() / 'report.pdf'}", highlight=False)
+    console.print(f"report: open {index}", highlight=False)
+
+
+def reproduce(source: Path = typer.Argument(..., help="Run folder or its manifest.json (or a book's "
+                                                      "data/manifest.json)."),
+              out: Path = typer.Option(..., "--out", "-o", help="Folder for the new run."),
+              tol: float = typer.Option(0.0, "--tol", min=0.0, help="Absolute tolerance for 'same'."),
+              no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+              diff_csv: Optional[Path] = typer.Option(None, "--diff-csv",
+                                                      help="Write the full per-statistic comparison here.")) -> None:
+    """Re-run a study from its manifest and print the difference of every reported statistic.
+
+    Exit status 0 when every statistic is reproduced (within --tol), 1 otherwise.
+    """
+    from .reproduce import reproduce as _reproduce
+
+    res = _reproduce(source, out, progress=not no_progress, tol=tol)
+    if diff_csv is not None:
+        res.diff.to_csv(diff_csv, index=False)
+    console.print(res.summary(), highlight=False, soft_wrap=True)
+    if not res.identical:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("reproduce")(reproduce)
+
+
+__all__ = ["register", "report", "reproduce"]

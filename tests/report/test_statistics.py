@@ -1,0 +1,138 @@
+"""The statistics behind the report, checked against hand computations on a simulated run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+import psychometrika as pm
+from psychometrika.report.statistics import (
+    ReportStatistics,
+    compute_statistics,
+    data_hash,
+    diff_statistics,
+    flatten_statistics,
+    read_statistics,
+    write_statistics,
+)
+
+RESP = ["model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed", "repetition"]
+
+
+def _keyed_wide(df: pd.DataFrame, items: list[str], reverse: set[str]) -> pd.DataFrame:
+    sub = df[(df["instrument"] == "report-mini") & df["item"].isin(items)].copy()
+    sub["x"] = np.where(sub["item"].isin(reverse), 6 - sub["expected_value"], sub["expected_value"])
+    return sub.pivot_table(index=RESP, columns="item", values="x")
+
+
+def test_alpha_and_feldt_ci_equal_the_textbook_formula(sim_run, sim_stats):
+    df = pm.read_run(sim_run)
+    w = _keyed_wide(df, ["e1", "e2", "e3", "e4"], {"e2"})
+    n, k = w.shape
+    alpha = k / (k - 1) * (1 - w.var(ddof=1).sum() / w.sum(axis=1).var(ddof=1))
+    lo = 1 - (1 - alpha) * sps.f.ppf(0.975, n - 1, (n - 1) * (k - 1))
+    hi = 1 - (1 - alpha) * sps.f.ppf(0.025, n - 1, (n - 1) * (k - 1))
+    row = sim_stats["reliability"].set_index(["instrument", "scale", "model"]).loc[("report-mini", "E", "sim")]
+    assert (row["n"], row["items"]) == (30, 4)
+    assert row["alpha"] == pytest.approx(alpha, abs=1e-10)
+    assert row["alpha_lower"] == pytest.approx(lo, abs=1e-10)
+    assert row["alpha_upper"] == pytest.approx(hi, abs=1e-10)
+    # item statistics: corrected item-total correlation of e1 by hand
+    rest = w[["e2", "e3", "e4"]].sum(axis=1)
+    items = sim_stats["item_stats"]
+    e1 = items[(items["instrument"] == "report-mini") & (items["scale"] == "E") & (items["item"] == "e1")].iloc[0]
+    assert e1["r_drop"] == pytest.approx(np.corrcoef(w["e1"], rest)[0, 1], abs=1e-10)
+    assert e1["mean"] == pytest.approx(w["e1"].mean(), abs=1e-12)
+
+
+def test_scale_scores_cell_counts_and_norms(sim_run, sim_stats):
+    df = pm.read_run(sim_run)
+    counts = sim_stats["cell_counts"].set_index(["instrument", "persona"])
+    # items x instruction wordings x option orders (5 cyclic orders of 5 Likert options, 3 of 3 SJT options)
+    assert counts.loc[("report-mini", "warm"), "responses"] == 8 * 2 * 5
+    assert counts.loc[("report-sjt", "none"), "responses"] == 3 * 2 * 3
+    assert counts.loc[("report-mini", "cold"), "respondents"] == 10
+    w = _keyed_wide(df, ["a1", "a2", "a3", "a4"], {"a2", "a4"})
+    sc = sim_stats["scale_scores"]
+    a = sc[(sc["instrument"] == "report-mini") & (sc["scale"] == "A")].set_index(RESP)["score"]
+    assert np.allclose(a.loc[w.index].to_numpy(), w.mean(axis=1).to_numpy(), atol=1e-12)
+    desc = sim_stats["scale_descriptives"].set_index(["instrument", "scale"])
+    assert desc.loc[("report-mini", "E"), "human_mean"] == 3.2
+    assert desc.loc[("report-mini", "A"), "human_sd"] == 0.6
+    assert desc.loc[("report-mini", "A"), "mean"] == pytest.approx(w.mean(axis=1).mean(), abs=1e-12)
+    assert np.isnan(desc.loc[("report-sjt", "E"), "human_mean"])
+
+
+def test_planted_position_bias_shows_in_position_counts(sim_stats):
+    pc = sim_stats["position_counts"]
+    shares = pc.groupby(["instrument", "n_options"])["share"].sum()
+    assert np.allclose(shares.to_numpy(), 1.0)
+    for inst, k in (("report-mini", 5), ("report-sjt", 3)):
+        sub = pc[pc["instrument"] == inst].set_index("position")["share"]
+        # the dummy backend adds +1.5 log-odds to the first displayed option
+        assert sub.idxmax() == 1 and sub.loc[1] > 1 / k + 0.1, sub
+    rates = sim_stats["status_rates"]
+    assert (rates["ok_rate"] == 1.0).all() and rates["n"].sum() == 3 * (80 + 18)
+
+
+def test_factor_tables_use_human_loadings_or_the_scoring_key(sim_stats):
+    loads = sim_stats["efa_loadings"]
+    mini = loads[loads["instrument"] == "report-mini"]
+    assert len(mini) == 8 * 2 and set(mini["intended"]) == {"E", "A"}
+    par = sim_stats["parallel"]
+    assert len(par[par["instrument"] == "report-mini"]) == 8
+    cs = sim_stats["congruence_summary"]
+    assert set(cs["target"]) == {"human loadings (invented test values)"}
+    assert cs["phi"].abs().le(1 + 1e-12).all()
+    # Tucker's phi by hand for the best-matching factor of target E
+    row = cs[cs["target_factor"] == "E"].iloc[0]
+    x = mini[mini["factor"] == row["best_efa_factor"]].set_index("item")["loading"]
+    y = pd.Series({"e1": .7, "e2": -.6, "e3": .6, "e4": .4, "a1": .1, "a2": 0, "a3": .2, "a4": 0}).loc[x.index]
+    assert row["phi"] == pytest.approx((x * y).sum() / np.sqrt((x ** 2).sum() * (y ** 2).sum()), abs=1e-10)
+
+
+def test_missing_statistics_become_notes(sim_stats):
+    names = {"quality": ["response_quality", "positional_bias", "order_sensitivity", "paraphrase_sensitivity"],
+             "factor": ["cfa"], "behaviour": ["cor_ci", "mtmm"], "effects": ["compare_groups"],
+             "gstudy": ["g_study"]}
+    for section, fns in names.items():
+        for fn in fns:
+            noted = any(f"pm.{fn}`" in n for n in sim_stats.notes[section])
+            assert noted == (not hasattr(pm, fn)), (section, fn)
+
+
+def test_data_hash_detects_a_single_changed_answer(sim_run):
+    df = pm.read_run(sim_run)
+    h = data_hash(df)
+    assert h == data_hash(df.sample(frac=1.0, random_state=3))       # row order does not matter
+    changed = df.copy()
+    changed.loc[5, "expected_value"] = changed.loc[5, "expected_value"] + 1e-9
+    assert data_hash(changed) != h
+
+
+def test_flatten_diff_and_csv_roundtrip(sim_stats, tmp_path):
+    flat = flatten_statistics(sim_stats)
+    assert set(flat["table"]) >= {"reliability", "item_stats", "efa_loadings", "cell_counts"}
+    assert not flat.duplicated(["table", "row", "column"]).any()
+    same = diff_statistics(flat, flat)
+    assert (same["status"] == "same").all()
+    bumped = flat.copy()
+    i = bumped.index[(bumped["table"] == "reliability") & (bumped["column"] == "alpha") & bumped["value"].notna()][0]
+    bumped.loc[i, "value"] += 0.25
+    d = diff_statistics(flat, bumped)
+    bad = d[d["status"] != "same"]
+    assert len(bad) == 1 and bad["abs_diff"].iloc[0] == pytest.approx(0.25)
+    assert (diff_statistics(flat, bumped, tol=0.3)["status"] == "same").all()
+    dropped = diff_statistics(flat, flat.drop(index=i))
+    assert list(dropped.loc[dropped["status"] != "same", "status"]) == ["only in original"]
+    back = read_statistics(write_statistics(sim_stats, tmp_path / "data"))
+    assert isinstance(back, ReportStatistics)
+    assert (diff_statistics(flat, flatten_statistics(back))["status"] == "same").all()
+    assert (tmp_path / "data" / "statistics.csv").exists()
+
+
+def test_unknown_section_is_an_error(sim_run):
+    with pytest.raises(pm.PsychometrikaError, match="unknown report section"):
+        compute_statistics(sim_run, sections=["nope"])
