@@ -26,13 +26,13 @@ from ..backends.base import Backend, GenerateRequest, GenerateResult, ScoreReque
 from ..design.orders import display_to_original
 from ..design.study import ModelSpec, Study, load_study, study_hash
 from ..errors import BackendError, StudyError
-from ..plan.plan import build_plan
+from ..plan.plan import build_plan, prefix_text
 from ..store.store import RunStore
 
 BackendFactory = Callable[[ModelSpec], Backend]
 
 #: items/s used by ``plan`` to estimate run time when nothing was measured (2-core CPU, SmolLM2-135M)
-NOMINAL_RATE = {"transformers": 8.0, "vllm": 14.5, "openai": 5.0, "dummy": 5000.0}
+NOMINAL_RATE = {"transformers": 4.0, "vllm": 14.5, "openai": 5.0, "dummy": 5000.0}
 
 
 def default_backend_factory(spec: ModelSpec) -> Backend:
@@ -102,6 +102,12 @@ def generate_row(row: dict[str, Any], res: GenerateResult) -> dict[str, Any]:
             chosen = perm[pos]
             out.update(chosen_position=pos, chosen_option=chosen,
                        chosen_value=float(row["option_values"][chosen]), parsed_value=float(row["option_values"][chosen]))
+    elif row.get("response_type") == "text":
+        # free text is the answer itself: ok unless empty or an opening refusal; never parsed as a number
+        from ..plan.parsing import is_refusal
+
+        text = (res.text or "").strip()
+        out["status"] = "unparseable" if not text else ("refused" if is_refusal(text[:160]) else "ok")
     else:
         lo, hi = row.get("numeric_min"), row.get("numeric_max")
         rng = (lo, hi) if lo is not None and not pd.isna(lo) else None
@@ -133,7 +139,7 @@ class RunReport:
 
 def _prefix_sort(df: pd.DataFrame) -> pd.DataFrame:
     """Order prompts so that those sharing a prefix are adjacent (prefix caches stay hot)."""
-    keys = [json.dumps(ms[:-1]) + ms[-1]["content"][:n] for ms, n in zip(df["messages"], df["prefix_chars"])]
+    keys = [prefix_text(ms, n) for ms, n in zip(df["messages"], df["prefix_chars"])]
     return df.assign(_prefix=keys).sort_values(["_prefix", "cell_key"], kind="stable").drop(columns="_prefix")
 
 
@@ -280,7 +286,8 @@ def _administer(backend: Backend, batch: pd.DataFrame, spec: ModelSpec, decoding
     info = backend.info
     records = batch.to_dict("records")
     for r in records:
-        r["request_key"] = request_key(info.weights_sha256, info.backend, r["mode"], decoding, int(r["seed"]),
+        r["_decoding"] = _row_decoding(decoding, r)
+        r["request_key"] = request_key(info.weights_sha256, info.backend, r["mode"], r["_decoding"], int(r["seed"]),
                                        r["messages"], r["continuations"])
     out: list[dict[str, Any]] = []
     scored = [r for r in records if r["mode"] == "score"]
@@ -300,7 +307,7 @@ def _administer(backend: Backend, batch: pd.DataFrame, spec: ModelSpec, decoding
     if generated:
         t = time.perf_counter()
         results = backend.generate([GenerateRequest(r["request_key"], tuple(r["messages"]),
-                                                    max_tokens=int(decoding["max_tokens"]),
+                                                    max_tokens=int(r["_decoding"]["max_tokens"]),
                                                     temperature=float(decoding["temperature"]),
                                                     top_p=float(decoding["top_p"]),
                                                     seed=int(r["seed"]) * 1000 + int(r["repetition"]))
@@ -315,8 +322,16 @@ def _administer(backend: Backend, batch: pd.DataFrame, spec: ModelSpec, decoding
     return out
 
 
+def _row_decoding(decoding: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The study's decoding, with max_tokens raised to what a free-text item needs (plan column max_tokens)."""
+    need = row.get("max_tokens")
+    if need is None or pd.isna(need) or int(need) <= int(decoding["max_tokens"]):
+        return decoding
+    return {**decoding, "max_tokens": int(need)}
+
+
 def _row(plan_row: dict[str, Any], answer: dict[str, Any], common: dict[str, Any], latency: float) -> dict[str, Any]:
-    row = {k: v for k, v in plan_row.items() if k not in {"messages", "option_texts", "prefix_chars"}}
+    row = {k: v for k, v in plan_row.items() if k not in {"messages", "option_texts", "prefix_chars", "_decoding"}}
     row["prompt"] = json.dumps(plan_row["messages"], ensure_ascii=False)
     row.update(common)
     row.update(answer)

@@ -40,6 +40,13 @@ def _open_prompt(fmt) -> str:
     return "Write your answer" + (f" in at most {fmt.max_words} words." if fmt.max_words else ".")
 
 
+def _open_max_tokens(fmt) -> int | None:
+    """Tokens a free-text answer may need (about 1.5 tokens per English word, plus slack); None otherwise."""
+    if fmt.type == "text":
+        return int(fmt.max_words * 1.5) + 16 if fmt.max_words else 256
+    return None
+
+
 def _item_text(inst: Instrument, item: Item, stem_text: str) -> str:
     fmt = inst.format_of(item)
     if fmt.type == "multiple_choice":
@@ -112,7 +119,16 @@ def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Itera
                                                 "prefix_chars": rp.prefix_chars,
                                                 "numeric_min": getattr(fmt, "min", None),
                                                 "numeric_max": getattr(fmt, "max", None),
+                                                "response_type": fmt.type,
+                                                "max_tokens": _open_max_tokens(fmt),
                                             }
+
+
+def prefix_text(messages: list[dict[str, str]], n: int) -> str:
+    """The part of a prompt shared with other items of its condition: every message before the item's user
+    message plus the first ``n`` characters of it (an answer prefill after it is not part of the prefix)."""
+    u = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    return json.dumps(messages[:u]) + messages[u]["content"][:n]
 
 
 def _first_scale(inst: Instrument, item_id: str) -> str:
@@ -144,7 +160,7 @@ def plan_summary(study: Study, plan: pd.DataFrame) -> dict[str, Any]:
     total_chars = plan["messages"].map(lambda ms: sum(len(m["content"]) for m in ms)).sum() if len(plan) else 0
     # a prefix is computed once per distinct prefix text: share = characters that can be reused
     prefixes = plan.assign(_prefix=[
-        json.dumps(ms[:-1]) + ms[-1]["content"][:n] for ms, n in zip(plan["messages"], plan["prefix_chars"])
+        prefix_text(ms, n) for ms, n in zip(plan["messages"], plan["prefix_chars"])
     ]) if len(plan) else plan
     reused = 0
     if len(plan):

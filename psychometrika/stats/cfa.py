@@ -1,0 +1,844 @@
+"""Confirmatory factor analysis with lavaan's model syntax and lavaan's numbers: :func:`cfa`.
+
+The model is written as in R's lavaan (``visual =~ x1 + x2 + x3``), estimated by maximum
+likelihood with lavaan's defaults for ``lavaan::cfa`` (marker-variable identification, sample
+covariances with denominator N, listwise deletion, expected-information standard errors, all
+latent variables correlated) and reported with lavaan's names (``fitMeasures``,
+``parameterEstimates``, ``standardizedSolution``). Validated number for number against lavaan
+0.6 in ``tests/stats/test_cfa.py``.
+
+Supported syntax: ``=~`` (measurement), ``~~`` (variances/covariances), modifiers ``1*x`` (fixed
+value), ``NA*x`` (free), ``a*x`` (label; equal labels mean equal parameters, also across
+groups), ``start(.5)*x`` (ignored start value), ``+`` continuation across lines, ``#``/``!``
+comments and ``;`` separators. Regressions (``~``), intercepts (``~1``), defined parameters
+(``:=``) and explicit constraints (``==``, ``<``, ``>``) raise :class:`DataError` (use R's lavaan
+or semopy for full SEM).
+
+References
+----------
+Rosseel, Y. (2012). lavaan: An R package for structural equation modeling. *Journal of
+Statistical Software, 48*(2), 1-36. Bollen, K. A. (1989). *Structural equations with latent
+variables*. Wiley. Joreskog, K. G. (1969). A general approach to confirmatory maximum likelihood
+factor analysis. *Psychometrika, 34*, 183-202. Hu, L., & Bentler, P. M. (1999). Cutoff criteria
+for fit indexes. *Structural Equation Modeling, 6*, 1-55.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from psychometrika.errors import DataError
+from psychometrika.stats._common import StatsResult, Summary, warn
+
+__all__ = ["CFAResult", "cfa", "parse_lavaan"]
+
+_OPS = ("=~", "~~")
+_UNSUPPORTED = (":=", "==", "<", ">", "~*~", "<~", "|", "~")
+
+
+# ============================================================================ parsing
+@dataclass
+class ModelTerm:
+    """One parsed ``lhs op rhs`` statement of a lavaan model (after splitting ``+`` terms)."""
+
+    lhs: str
+    op: str
+    rhs: str
+    fixed: float | None = None     # value when fixed (``1*x``)
+    free: bool | None = None       # True for ``NA*x``
+    label: str = ""
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(re.split(r"[#!]", line, maxsplit=1)[0] for line in text.splitlines())
+
+
+def _statements(text: str) -> list[str]:
+    """Split into statements; a line ending in an operator or ``+`` (or a next line starting with
+    ``+``/``*``) continues the statement, as in lavaan."""
+    lines = [ln.strip() for ln in _strip_comments(text).replace(";", "\n").splitlines()]
+    lines = [ln for ln in lines if ln]
+    out: list[str] = []
+    for ln in lines:
+        if out and (re.search(r"(=~|~~|\+|\*)$", out[-1]) or re.match(r"^[+*]", ln)):
+            out[-1] = out[-1] + " " + ln
+        else:
+            out.append(ln)
+    return out
+
+
+def _parse_modifier(mod: str, stmt: str) -> dict[str, Any]:
+    mod = mod.strip()
+    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", mod):
+        return {"fixed": float(mod)}
+    if mod in ("NA", "na"):
+        return {"free": True}
+    m = re.fullmatch(r"start\(\s*([^)]*)\)", mod)
+    if m:
+        return {}
+    m = re.fullmatch(r"(?:label|equal)\(\s*['\"]([^'\"]+)['\"]\s*\)", mod)
+    if m:
+        return {"label": m.group(1)}
+    if re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", mod):
+        return {"label": mod}
+    raise DataError(f"cannot read the modifier {mod!r} in model statement {stmt!r}",
+                    hint="modifiers are numbers (fixed values), NA (free), labels or start(value)")
+
+
+def parse_lavaan(model: str) -> list[ModelTerm]:
+    """Parse lavaan model syntax into :class:`ModelTerm` rows (``=~`` and ``~~`` only).
+
+    >>> [(t.lhs, t.op, t.rhs, t.fixed) for t in parse_lavaan("f =~ 1*a + b")]
+    [('f', '=~', 'a', 1.0), ('f', '=~', 'b', None)]
+    """
+    if not isinstance(model, str) or not model.strip():
+        raise DataError("the model must be a non-empty string in lavaan syntax, e.g. 'f =~ x1 + x2 + x3'")
+    terms: list[ModelTerm] = []
+    for stmt in _statements(model):
+        op = next((o for o in _OPS if o in stmt), None)
+        if op is None:
+            bad = next((o for o in _UNSUPPORTED if o in stmt), None)
+            if bad is not None:
+                raise DataError(f"operator {bad!r} in {stmt!r} is not supported by pm.cfa",
+                                hint="pm.cfa fits measurement models (=~ and ~~); use R's lavaan for full SEM")
+            raise DataError(f"cannot parse model statement {stmt!r}",
+                            hint="write e.g. 'visual =~ x1 + x2 + x3' or 'x1 ~~ x2'")
+        lhs, rhs = (s.strip() for s in stmt.split(op, 1))
+        if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", lhs):
+            raise DataError(f"left-hand side {lhs!r} of {stmt!r} is not a variable name")
+        if not rhs:
+            raise DataError(f"model statement {stmt!r} has no right-hand side")
+        for part in rhs.split("+"):
+            part = part.strip()
+            if not part:
+                raise DataError(f"empty term in model statement {stmt!r}")
+            pieces = part.split("*")
+            var = pieces[-1].strip()
+            if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", var):
+                raise DataError(f"{var!r} in {stmt!r} is not a variable name")
+            term = ModelTerm(lhs, op, var)
+            for mod in pieces[:-1]:
+                for k, v in _parse_modifier(mod, stmt).items():
+                    setattr(term, k, v)
+            terms.append(term)
+    if not any(t.op == "=~" for t in terms):
+        raise DataError("the model defines no latent variable (no '=~' statement)",
+                        hint="write e.g. 'visual =~ x1 + x2 + x3'")
+    return terms
+
+
+# ============================================================================ parameter table
+@dataclass
+class _Par:
+    lhs: str
+    op: str
+    rhs: str
+    group: int
+    user: bool
+    free: bool
+    value: float            # fixed value or current estimate
+    label: str = ""
+    index: int = -1         # position in the free-parameter vector (-1 when fixed)
+    mat: str = ""           # "L", "P", "T", "nu", "alpha"
+    i: int = 0
+    j: int = 0
+
+
+@dataclass
+class _Group:
+    label: str
+    n: int
+    S: np.ndarray            # ML covariance (denominator n)
+    mean: np.ndarray | None
+
+
+def _build_table(terms: list[ModelTerm], ov: list[str], lv: list[str], n_groups: int,
+                 std_lv: bool) -> list[_Par]:
+    table: list[_Par] = []
+    ovi = {v: k for k, v in enumerate(ov)}
+    lvi = {v: k for k, v in enumerate(lv)}
+    for g in range(1, n_groups + 1):
+        rows: list[_Par] = []
+        seen_first: set[str] = set()
+        for t in terms:
+            if t.op == "=~":
+                first = t.lhs not in seen_first
+                seen_first.add(t.lhs)
+                if t.fixed is not None:
+                    free, val = False, t.fixed
+                elif t.free:
+                    free, val = True, float("nan")
+                elif first and not std_lv:
+                    free, val = False, 1.0
+                else:
+                    free, val = True, float("nan")
+                rows.append(_Par(t.lhs, "=~", t.rhs, g, True, free, val, t.label, mat="L",
+                                 i=ovi[t.rhs], j=lvi[t.lhs]))
+            else:
+                a, b = t.lhs, t.rhs
+                if (a in lvi) != (b in lvi):
+                    raise DataError(f"'{a} ~~ {b}' mixes a latent and an observed variable; not supported")
+                mat = "P" if a in lvi else "T"
+                idx = lvi if mat == "P" else ovi
+                if t.fixed is not None:
+                    free, val = False, t.fixed
+                elif std_lv and mat == "P" and a == b and not t.free:
+                    free, val = False, 1.0
+                else:
+                    free, val = True, float("nan")
+                rows.append(_Par(a, "~~", b, g, True, free, val, t.label, mat=mat, i=idx[a], j=idx[b]))
+        have = {(r.lhs, r.rhs) for r in rows if r.op == "~~"} | {(r.rhs, r.lhs) for r in rows if r.op == "~~"}
+        for v in ov:
+            if (v, v) not in have:
+                rows.append(_Par(v, "~~", v, g, False, True, float("nan"), mat="T", i=ovi[v], j=ovi[v]))
+        for f in lv:
+            if (f, f) not in have:
+                rows.append(_Par(f, "~~", f, g, False, not std_lv, 1.0 if std_lv else float("nan"), mat="P",
+                                 i=lvi[f], j=lvi[f]))
+        for a in range(len(lv)):
+            for b in range(a + 1, len(lv)):
+                if (lv[a], lv[b]) not in have:
+                    rows.append(_Par(lv[a], "~~", lv[b], g, False, True, float("nan"), mat="P", i=a, j=b))
+        if n_groups > 1:
+            for v in ov:
+                rows.append(_Par(v, "~1", "", g, False, True, float("nan"), mat="nu", i=ovi[v]))
+            for f in lv:
+                rows.append(_Par(f, "~1", "", g, False, False, 0.0, mat="alpha", i=lvi[f]))
+        table.extend(rows)
+    # free-parameter indices: equal labels share one parameter (also across groups)
+    by_label: dict[str, int] = {}
+    k = 0
+    for r in table:
+        if not r.free:
+            continue
+        if r.label:
+            if r.label not in by_label:
+                by_label[r.label] = k
+                k += 1
+            r.index = by_label[r.label]
+        else:
+            r.index = k
+            k += 1
+    return table
+
+
+# ============================================================================ model algebra
+class _Model:
+    def __init__(self, table: list[_Par], ov: list[str], lv: list[str], groups: list[_Group]):
+        self.table, self.ov, self.lv, self.groups = table, ov, lv, groups
+        self.p, self.m = len(ov), len(lv)
+        self.cov_rows = [r for r in table if r.mat in ("L", "P", "T")]
+        self.n_free = 1 + max((r.index for r in table if r.free), default=-1)
+        cov_idx = sorted({r.index for r in self.cov_rows if r.free})
+        self.cov_free = cov_idx                       # indices optimised (means are saturated)
+        self.N = sum(g.n for g in groups)
+
+    def matrices(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        L = np.zeros((self.p, self.m))
+        P = np.zeros((self.m, self.m))
+        T = np.zeros((self.p, self.p))
+        for r in self.cov_rows:
+            if r.group != g:
+                continue
+            v = theta[r.index] if r.free else r.value
+            if r.mat == "L":
+                L[r.i, r.j] = v
+            elif r.mat == "P":
+                P[r.i, r.j] = P[r.j, r.i] = v
+            else:
+                T[r.i, r.j] = T[r.j, r.i] = v
+        return L, P, T
+
+    def sigma(self, theta: np.ndarray, g: int) -> np.ndarray:
+        L, P, T = self.matrices(theta, g)
+        return L @ P @ L.T + T
+
+    def dsigma(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """Derivatives dSigma/dtheta_k for the covariance parameters (array k x p x p)."""
+        L, P, _ = self.matrices(theta, g)
+        out = np.zeros((len(self.cov_free), self.p, self.p))
+        pos = {k: a for a, k in enumerate(self.cov_free)}
+        for r in self.cov_rows:
+            if r.group != g or not r.free:
+                continue
+            D = np.zeros((self.p, self.p))
+            if r.mat == "L":
+                v = np.outer(np.eye(self.p)[r.i], P[r.j] @ L.T)
+                D = v + v.T
+            elif r.mat == "P":
+                D = np.outer(L[:, r.i], L[:, r.j])
+                if r.i != r.j:
+                    D = D + D.T
+            else:
+                D[r.i, r.j] = 1.0
+                D[r.j, r.i] = 1.0
+            out[pos[r.index]] += D
+        return out
+
+    def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """lavaan's F_ML summed over groups with weights n_g/N (twice ``fmin``), gradient and
+        expected-information Hessian of F."""
+        F = 0.0
+        q = len(self.cov_free)
+        grad = np.zeros(q)
+        H = np.zeros((q, q))
+        for gi, grp in enumerate(self.groups, start=1):
+            Sig = self.sigma(theta, gi)
+            try:
+                c = np.linalg.cholesky(Sig)
+            except np.linalg.LinAlgError:
+                return float("inf"), grad, H
+            logdet = 2 * np.sum(np.log(np.diag(c)))
+            Si = np.linalg.inv(Sig)
+            w = grp.n / self.N
+            F += w * (logdet + np.trace(grp.S @ Si) - grp.logdetS - self.p)
+            dS = self.dsigma(theta, gi)
+            A = np.einsum("ij,kjl->kil", Si, dS)                  # Sigma^-1 dSigma_k
+            G = Si @ (Sig - grp.S) @ Si
+            grad += w * np.einsum("ij,kji->k", G, dS)
+            H += w * np.einsum("kij,lji->kl", A, A)
+        return F, grad, H
+
+
+def _start_values(model: _Model) -> np.ndarray:
+    """Simple start values: marker-scaled loadings, half the observed variances as residuals."""
+    theta = np.full(model.n_free, np.nan)
+    for gi, grp in enumerate(model.groups, start=1):
+        S = grp.S
+        rows = [r for r in model.cov_rows if r.group == gi]
+        # marker per factor: the first indicator with a fixed loading (else the first indicator)
+        markers: dict[int, int] = {}
+        for r in rows:
+            if r.mat == "L" and (not r.free) and r.value != 0 and r.j not in markers:
+                markers[r.j] = r.i
+        for r in rows:
+            if r.mat == "L" and r.j not in markers:
+                markers[r.j] = r.i
+        for r in rows:
+            if not r.free or not np.isnan(theta[r.index]):
+                continue
+            if r.mat == "L":
+                mk = markers[r.j]
+                fixed_marker = any(x.mat == "L" and x.j == r.j and not x.free and x.value != 0 for x in rows)
+                if fixed_marker:
+                    val = S[r.i, mk] / S[mk, mk] if r.i != mk else 1.0
+                else:
+                    val = math.sqrt(0.5 * S[r.i, r.i])
+                theta[r.index] = val if abs(val) > 1e-3 else 0.1
+            elif r.mat == "T":
+                theta[r.index] = 0.5 * S[r.i, r.i] if r.i == r.j else 0.0
+            else:
+                if r.i == r.j:
+                    fixed_marker = any(x.mat == "L" and x.j == r.i and not x.free and x.value != 0 for x in rows)
+                    mk = markers.get(r.i, 0)
+                    theta[r.index] = 0.5 * S[mk, mk] if fixed_marker else 1.0
+                else:
+                    theta[r.index] = 0.0
+    for r in model.table:
+        if r.free and r.mat in ("nu",):
+            grp = model.groups[r.group - 1]
+            theta[r.index] = grp.mean[r.i]
+    return np.nan_to_num(theta)
+
+
+def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 500) -> tuple[np.ndarray, bool, int]:
+    """Fisher scoring with step halving (falls back to BFGS when it stalls)."""
+    theta = theta0.copy()
+    idx = np.array(model.cov_free, dtype=int)
+    F, g, H = model.objective(theta)
+    if not np.isfinite(F):
+        raise DataError("the start values give a non-positive-definite model covariance matrix",
+                        hint="check the model: every factor needs indicators with non-zero covariances")
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(H + 1e-12 * np.eye(len(idx)), g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, g, rcond=None)[0]
+        t = 1.0
+        while t > 1e-8:
+            new = theta.copy()
+            new[idx] = theta[idx] - t * step
+            F_new, g_new, H_new = model.objective(new)
+            if np.isfinite(F_new) and F_new <= F + 1e-14:
+                break
+            t /= 2
+        else:
+            break
+        done = abs(F - F_new) < 1e-15 and np.max(np.abs(g_new)) < 1e-8
+        theta, F, g, H = new, F_new, g_new, H_new
+        if np.max(np.abs(g)) < 1e-10 or done:
+            converged = True
+            break
+    if not converged:
+        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            full = theta.copy()
+            full[idx] = x
+            f, gg, _ = model.objective(full)
+            return (f, gg) if np.isfinite(f) else (1e10, np.zeros_like(x))
+        res = optimize.minimize(fun, theta[idx], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 5000})
+        theta[idx] = res.x
+        _, g, _ = model.objective(theta)
+        converged = bool(np.max(np.abs(g)) < 1e-6)
+    return theta, converged, it
+
+
+# ============================================================================ result
+_FIT_ORDER = ["npar", "fmin", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "baseline.pvalue", "cfi",
+              "tli", "nnfi", "rfi", "nfi", "ifi", "logl", "unrestricted.logl", "aic", "bic", "ntotal", "bic2",
+              "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "srmr_bentler", "gfi", "agfi"]
+
+
+class CFAResult(StatsResult):
+    """Result of :func:`cfa`.
+
+    Methods named after lavaan's: :meth:`fit_measures` (``fitMeasures``),
+    :meth:`parameter_estimates` (``parameterEstimates``), :meth:`standardized_solution`
+    (``standardizedSolution``), :meth:`summary` (``summary(fit, fit.measures = TRUE,
+    standardized = TRUE)``). Attributes: ``model`` (the syntax), ``converged``, ``iterations``,
+    ``n_obs`` (per group), ``group_labels``, ``ov_names``, ``lv_names``, ``vcov`` (free parameters),
+    ``implied_cov`` / ``sample_cov`` (lists, one per group; ML covariances with denominator N).
+    """
+
+    _title = "lavaan-style CFA (psychometrika)"
+
+    def __init__(self, model: str, m: _Model, theta: np.ndarray, converged: bool, iterations: int,
+                 group_var: str | None, n_dropped: int):
+        self.model = model
+        self._m = m
+        self.theta = theta
+        self.converged = converged
+        self.iterations = iterations
+        self.group = group_var
+        self.group_labels = [g.label for g in m.groups]
+        self.n_obs = [g.n for g in m.groups]
+        self.n_dropped = n_dropped
+        self.ov_names = list(m.ov)
+        self.lv_names = list(m.lv)
+        self.implied_cov = [pd.DataFrame(m.sigma(theta, g), index=m.ov, columns=m.ov)
+                            for g in range(1, len(m.groups) + 1)]
+        self.sample_cov = [pd.DataFrame(g.S, index=m.ov, columns=m.ov) for g in m.groups]
+        self.vcov = self._vcov()
+        self._fm: pd.Series | None = None
+
+    # ------------------------------------------------------------------ inference
+    def _vcov(self) -> np.ndarray:
+        m = self._m
+        q = m.n_free
+        info = np.zeros((q, q))
+        pos = np.array(m.cov_free, dtype=int)
+        for gi, grp in enumerate(m.groups, start=1):
+            Sig = m.sigma(self.theta, gi)
+            Si = np.linalg.inv(Sig)
+            dS = m.dsigma(self.theta, gi)
+            A = np.einsum("ij,kjl->kil", Si, dS)
+            info[np.ix_(pos, pos)] += 0.5 * grp.n * np.einsum("kij,lji->kl", A, A)
+            for r in m.table:     # saturated intercepts: information n_g Sigma^-1
+                if r.group == gi and r.mat == "nu" and r.free:
+                    for r2 in m.table:
+                        if r2.group == gi and r2.mat == "nu" and r2.free:
+                            info[r.index, r2.index] += grp.n * Si[r.i, r2.i]
+        try:
+            return np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            warn("the information matrix is singular: the model is probably not identified; standard errors "
+                 "are NaN")
+            return np.full((q, q), np.nan)
+
+    def _value(self, r: _Par, theta: np.ndarray | None = None) -> float:
+        theta = self.theta if theta is None else theta
+        return float(theta[r.index]) if r.free else float(r.value)
+
+    def parameter_estimates(self, level: float = 0.95) -> pd.DataFrame:
+        """lavaan's ``parameterEstimates``: ``lhs op rhs (group) label est se z pvalue ci.lower ci.upper``.
+
+        Standard errors from the expected information matrix (N, not N - 1); Wald z tests and
+        normal-theory confidence intervals; fixed parameters have ``se`` 0 and no test.
+        """
+        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        rows = []
+        for r in self._m.table:
+            est = self._value(r)
+            if r.free:
+                se = float(math.sqrt(self.vcov[r.index, r.index])) if np.isfinite(self.vcov[r.index, r.index]) \
+                    else float("nan")
+                z = est / se if se > 0 else float("nan")
+                p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
+                lo, hi = est - zc * se, est + zc * se
+            else:
+                se, z, p, lo, hi = 0.0, float("nan"), float("nan"), est, est
+            rows.append({"lhs": r.lhs, "op": r.op, "rhs": r.rhs, "group": r.group, "label": r.label, "est": est,
+                         "se": se, "z": z, "pvalue": p, "ci.lower": lo, "ci.upper": hi})
+        out = pd.DataFrame(rows)
+        if len(self._m.groups) == 1:
+            out = out.drop(columns="group")
+        return out
+
+    def _std_values(self, theta: np.ndarray, kind: str) -> np.ndarray:
+        m = self._m
+        vals = []
+        cache = {}
+        for g in range(1, len(m.groups) + 1):
+            L, P, T = m.matrices(theta, g)
+            Sig = L @ P @ L.T + T
+            cache[g] = (np.sqrt(np.clip(np.diag(P), 0, None)), np.sqrt(np.clip(np.diag(Sig), 0, None)),
+                        np.sqrt(np.clip(np.diag(T), 0, None)))
+        for r in m.table:
+            v = self._value(r, theta)
+            sd_lv, sd_ov, sd_res = cache[r.group]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if r.mat == "L":
+                    v = v * sd_lv[r.j] / (sd_ov[r.i] if kind == "std.all" else 1.0)
+                elif r.mat == "P":
+                    v = v / (sd_lv[r.i] * sd_lv[r.j])
+                elif r.mat == "T":
+                    if kind == "std.all":      # lavaan: residual covariances become residual correlations
+                        v = v / (sd_ov[r.i] * sd_ov[r.j]) if r.i == r.j else v / (sd_res[r.i] * sd_res[r.j])
+                elif r.mat == "nu":
+                    if kind == "std.all":
+                        v = v / sd_ov[r.i]
+                else:
+                    v = v / sd_lv[r.i]
+            vals.append(float(v))
+        return np.array(vals)
+
+    def standardized_solution(self, type: str = "std.all", level: float = 0.95) -> pd.DataFrame:
+        """lavaan's ``standardizedSolution``: ``est.std`` with delta-method ``se``, ``z``, ``pvalue``
+        and CI, plus both ``std.lv`` (latent variables standardised) and ``std.all`` (latent and
+        observed variables standardised) columns. ``type`` picks which one is ``est.std``."""
+        if type not in ("std.all", "std.lv"):
+            raise DataError(f"type must be 'std.all' or 'std.lv', got {type!r}")
+        est = self._std_values(self.theta, type)
+        idx = np.arange(self._m.n_free)
+        J = np.zeros((len(est), len(idx)))
+        for k in idx:
+            h = 1e-6 * max(1.0, abs(self.theta[k]))
+            tp, tm = self.theta.copy(), self.theta.copy()
+            tp[k] += h
+            tm[k] -= h
+            J[:, k] = (self._std_values(tp, type) - self._std_values(tm, type)) / (2 * h)
+        V = J @ self.vcov @ J.T
+        se = np.sqrt(np.clip(np.diag(V), 0, None))
+        se[np.abs(se) < 1e-10] = 0.0
+        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se > 0, est / se, np.nan)
+        p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
+        base = self.parameter_estimates()[["lhs", "op", "rhs"] + (["group"] if len(self._m.groups) > 1 else [])]
+        out = base.copy()
+        out["est.std"] = est
+        out["se"] = se
+        out["z"] = z
+        out["pvalue"] = p
+        out["ci.lower"] = est - zc * se
+        out["ci.upper"] = est + zc * se
+        out["std.lv"] = self._std_values(self.theta, "std.lv")
+        out["std.all"] = self._std_values(self.theta, "std.all")
+        return out
+
+    # ------------------------------------------------------------------ fit measures
+    def fit_measures(self) -> pd.Series:
+        """lavaan's ``fitMeasures`` (names as in lavaan, plus underscore aliases).
+
+        With :math:`F_g = \\log|\\Sigma_g| + \\operatorname{tr}(S_g\\Sigma_g^{-1}) - \\log|S_g| - p`
+        (S with denominator :math:`n_g`): ``chisq`` :math:`= \\sum_g n_g F_g`; ``baseline.chisq``
+        the same for :math:`\\Sigma = \\operatorname{diag}(S)`; ``cfi`` :math:`= 1 -
+        \\max(\\chi^2 - df, 0)/\\max(\\chi^2 - df, \\chi^2_b - df_b, 0)`; ``tli`` :math:`=
+        (\\chi^2_b/df_b - \\chi^2/df)/(\\chi^2_b/df_b - 1)`; ``rmsea`` :math:`=
+        \\sqrt{\\max(\\chi^2 - df, 0)/(N\\,df)}\\sqrt{G}` with the noncentral-χ² 90 % CI and the
+        test of close fit (RMSEA ≤ .05); ``srmr`` Bentler's standardised RMR (with mean residuals
+        in multi-group models), weighted by :math:`n_g/N`; ``logl``, ``aic``, ``bic``, ``bic2``.
+        """
+        if self._fm is not None:
+            return self._fm.copy()
+        m = self._m
+        G = len(m.groups)
+        p = m.p
+        N = m.N
+        F, _, _ = m.objective(self.theta)
+        chisq = N * F
+        meanstructure = G > 1
+        npar = m.n_free
+        moments = G * (p * (p + 1) // 2 + (p if meanstructure else 0))
+        df = moments - npar
+        pval = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+        b_chisq = sum(g.n * (np.sum(np.log(np.diag(g.S))) - g.logdetS) for g in m.groups)
+        b_df = G * p * (p - 1) // 2
+        b_p = float(stats.chi2.sf(b_chisq, b_df))
+        t1 = max(chisq - df, 0.0)
+        t2 = max(chisq - df, b_chisq - b_df, 0.0)
+        cfi = 1.0 if t2 == 0 else 1 - t1 / t2
+        tli = 1.0 if df == 0 else (b_chisq / b_df - chisq / df) / (b_chisq / b_df - 1)
+        rfi = float("nan") if df == 0 else (b_chisq / b_df - chisq / df) / (b_chisq / b_df)
+        nfi = (b_chisq - chisq) / b_chisq
+        ifi = (b_chisq - chisq) / (b_chisq - df)
+        logl = 0.0
+        ulogl = 0.0
+        srmr = 0.0
+        gfi_groups: list[tuple[int, float]] = []
+        for gi, g in enumerate(m.groups, start=1):
+            Sig = m.sigma(self.theta, gi)
+            Si = np.linalg.inv(Sig)
+            _, ld = np.linalg.slogdet(Sig)
+            logl += -g.n / 2 * (p * math.log(2 * math.pi) + ld + np.trace(g.S @ Si))
+            ulogl += -g.n / 2 * (p * math.log(2 * math.pi) + g.logdetS + p)
+            sd_s = np.sqrt(np.diag(g.S))
+            res = (g.S - Sig) / np.outer(sd_s, sd_s)        # Bentler: scaled by the sample SDs
+            lower = res[np.tril_indices(p)]
+            ss = float(np.sum(lower ** 2))
+            count = len(lower) + (p if meanstructure else 0)     # mean residuals are 0 (saturated)
+            srmr += g.n / N * math.sqrt(ss / count)
+            # GFI with ML weights (lavaan): W = Sigma^-1 (model-implied); means enter with weight 1
+            A = Si @ g.S
+            t1 = 0.5 * np.trace((A - np.eye(p)) @ (A - np.eye(p)))
+            t2 = 0.5 * np.trace(A @ A) + (float(g.mean @ Si @ g.mean) if meanstructure else 0.0)
+            gfi_groups.append((g.n, 1 - t1 / t2))
+        gfi = sum(n * v for n, v in gfi_groups) / N
+        agfi = 1 - (moments / df) * (1 - gfi) if df > 0 else float("nan")
+        aic = -2 * logl + 2 * npar
+        bic = -2 * logl + npar * math.log(N)
+        bic2 = -2 * logl + npar * math.log((N + 2) / 24)
+        if df > 0:
+            rmsea = math.sqrt(max(chisq - df, 0) / (N * df)) * math.sqrt(G)
+
+            def ncp_at(prob: float) -> float:
+                f = lambda lam: stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob
+                if f(0.0) < 0:
+                    return 0.0
+                hi = max(1.0, chisq)
+                while f(hi) > 0:
+                    hi *= 2
+                return optimize.brentq(f, 0.0, hi, xtol=1e-12, rtol=1e-14)
+            lam_l, lam_u = ncp_at(0.95), ncp_at(0.05)
+            ci_l = math.sqrt(lam_l / (N * df)) * math.sqrt(G)
+            ci_u = math.sqrt(lam_u / (N * df)) * math.sqrt(G)
+            rmsea_p = float(stats.ncx2.sf(chisq, df, N * df * 0.05 ** 2 / G))
+        else:
+            rmsea = ci_l = ci_u = rmsea_p = float("nan") if df < 0 else 0.0
+            if df == 0:
+                rmsea_p = float("nan")
+        vals = {"npar": npar, "fmin": F / 2, "chisq": chisq, "df": df, "pvalue": pval, "baseline.chisq": b_chisq,
+                "baseline.df": b_df, "baseline.pvalue": b_p, "cfi": cfi, "tli": tli, "nnfi": tli, "rfi": rfi,
+                "nfi": nfi, "ifi": ifi, "logl": logl, "unrestricted.logl": ulogl, "aic": aic, "bic": bic,
+                "ntotal": N, "bic2": bic2, "rmsea": rmsea, "rmsea.ci.lower": ci_l, "rmsea.ci.upper": ci_u,
+                "rmsea.pvalue": rmsea_p, "srmr": srmr, "srmr_bentler": srmr, "gfi": gfi, "agfi": agfi}
+        s = pd.Series({k: float(vals[k]) for k in _FIT_ORDER})
+        aliases = {k.replace(".", "_"): s[k] for k in _FIT_ORDER if "." in k}
+        s = pd.concat([s, pd.Series(aliases, dtype=float)])
+        self._fm = s
+        return s.copy()
+
+    # ------------------------------------------------------------------ printing
+    def summary(self, digits: int = 3) -> Summary:  # type: ignore[override]
+        """Text laid out like lavaan's ``summary(fit, fit.measures = TRUE, standardized = TRUE)``."""
+        fm = self.fit_measures()
+        m = self._m
+        f = lambda x, w=10: f"{x:{w}.{digits}f}" if np.isfinite(x) else " " * (w - 2) + "NA"
+        lines = [(f"psychometrika CFA (lavaan-compatible) {'converged' if self.converged else 'did NOT converge'} "
+                  f"after {self.iterations} iterations"), "",
+                 f"  Estimator{'ML':>45}", f"  Optimization method{'Fisher scoring':>35}",
+                 f"  Number of model parameters{int(fm['npar']):>28}", ""]
+        if len(m.groups) > 1:
+            lines.append(f"  Number of observations per group:{'Used':>20}")
+            for lab, n in zip(self.group_labels, self.n_obs):
+                lines.append(f"    {lab:<30}{n:>24}")
+        else:
+            lines.append(f"  Number of observations{'Used' if self.n_dropped else '':>22}{self.n_obs[0]:>10}")
+            if self.n_dropped:
+                lines.append(f"  (listwise deletion removed {self.n_dropped} incomplete rows)")
+        lines += ["", "Model Test User Model:", "",
+                  f"  Test statistic{f(fm['chisq'], 40)}", f"  Degrees of freedom{int(fm['df']):>36}",
+                  f"  P-value (Chi-square){f(fm['pvalue'], 34)}", "",
+                  "Model Test Baseline Model:", "",
+                  f"  Test statistic{f(fm['baseline.chisq'], 40)}",
+                  f"  Degrees of freedom{int(fm['baseline.df']):>36}",
+                  f"  P-value{f(fm['baseline.pvalue'], 47)}", "",
+                  "User Model versus Baseline Model:", "",
+                  f"  Comparative Fit Index (CFI){f(fm['cfi'], 27)}",
+                  f"  Tucker-Lewis Index (TLI){f(fm['tli'], 30)}", "",
+                  "Loglikelihood and Information Criteria:", "",
+                  f"  Loglikelihood user model (H0){f(fm['logl'], 25)}",
+                  f"  Loglikelihood unrestricted model (H1){f(fm['unrestricted.logl'], 17)}", "",
+                  f"  Akaike (AIC){f(fm['aic'], 42)}", f"  Bayesian (BIC){f(fm['bic'], 40)}",
+                  f"  Sample-size adjusted Bayesian (SABIC){f(fm['bic2'], 17)}", "",
+                  "Root Mean Square Error of Approximation:", "",
+                  f"  RMSEA{f(fm['rmsea'], 49)}",
+                  f"  90 Percent confidence interval - lower{f(fm['rmsea.ci.lower'], 16)}",
+                  f"  90 Percent confidence interval - upper{f(fm['rmsea.ci.upper'], 16)}",
+                  f"  P-value H_0: RMSEA <= 0.050{f(fm['rmsea.pvalue'], 27)}", "",
+                  "Standardized Root Mean Square Residual:", "", f"  SRMR{f(fm['srmr'], 50)}", "",
+                  "Parameter Estimates:", "", f"  Standard errors{'Standard':>39}",
+                  f"  Information{'Expected':>43}", ""]
+        pe = self.parameter_estimates()
+        ss = self.standardized_solution()
+        pe["std.lv"] = ss["std.lv"].to_numpy()
+        pe["std.all"] = ss["std.all"].to_numpy()
+        head = f"{'':20}{'Estimate':>10}{'Std.Err':>10}{'z-value':>10}{'P(>|z|)':>10}{'Std.lv':>10}{'Std.all':>10}"
+        groups = range(1, len(m.groups) + 1)
+        for g in groups:
+            sub = pe[pe["group"] == g] if "group" in pe else pe
+            if len(m.groups) > 1:
+                lines += [f"Group {g} [{self.group_labels[g - 1]}]:", ""]
+            for title, mask in (("Latent Variables:", sub["op"] == "=~"),
+                                ("Covariances:", (sub["op"] == "~~") & (sub["lhs"] != sub["rhs"])),
+                                ("Intercepts:", sub["op"] == "~1"),
+                                ("Variances:", (sub["op"] == "~~") & (sub["lhs"] == sub["rhs"]))):
+                block = sub[mask]
+                if block.empty:
+                    continue
+                lines += [title, head]
+                last = None
+                for _, r in block.iterrows():
+                    if r["op"] != "~1" and not (r["op"] == "~~" and r["lhs"] == r["rhs"]) and r["lhs"] != last:
+                        lines.append(f"  {r['lhs']} {r['op']}")
+                        last = r["lhs"]
+                    name = r["rhs"] if r["op"] in ("=~",) or (r["op"] == "~~" and r["lhs"] != r["rhs"]) \
+                        else r["lhs"]
+                    indent = "    " if r["op"] in ("=~",) or (r["op"] == "~~" and r["lhs"] != r["rhs"]) \
+                        or name in self.lv_names else "   ."
+                    lab = f" ({r['label']})" if r["label"] else ""
+                    txt = f"{indent}{name}{lab}"
+                    if r["se"] > 0:
+                        nums = f"{f(r['est'])}{f(r['se'])}{f(r['z'])}{f(r['pvalue'])}"
+                    else:
+                        nums = f"{f(r['est'])}" + " " * 30
+                    lines.append(f"{txt:<20}{nums}{f(r['std.lv'])}{f(r['std.all'])}")
+                lines.append("")
+        return Summary("\n".join(lines))
+
+
+# ============================================================================ entry point
+def _ml_cov(x: np.ndarray) -> np.ndarray:
+    xc = x - x.mean(axis=0)
+    return xc.T @ xc / x.shape[0]
+
+
+def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None, n_obs: int | None = None,
+        group: str | None = None, std_lv: bool = False, estimator: str = "ML") -> CFAResult:
+    """Confirmatory factor analysis equal to ``lavaan::cfa`` with its defaults.
+
+    Parameters
+    ----------
+    model : lavaan model syntax (``=~``, ``~~``, ``1*x`` fixed values, ``NA*x`` free, labels,
+        ``+`` continuation across lines, ``#`` comments).
+    data : raw data (rows with a missing value on a model variable are dropped: lavaan's
+        ``missing = "listwise"``). Either ``data`` or ``sample_cov`` + ``n_obs``.
+    sample_cov : covariance matrix (DataFrame with variable names, denominator N - 1 as R's
+        ``cov``; like lavaan, it is rescaled by (N - 1)/N).
+    group : column of ``data`` defining groups: a configural multi-group model (same pattern,
+        all parameters free per group, observed intercepts estimated; equal labels are equal
+        across groups). Group order is order of first appearance, as in lavaan.
+    std_lv : identify factors by unit variances instead of marker loadings (``std.lv = TRUE``).
+    estimator : only ``"ML"``.
+
+    The ML discrepancy :math:`F = \\log|\\Sigma(\\theta)| + \\operatorname{tr}(S\\Sigma(\\theta)^{-1})
+    - \\log|S| - p` with :math:`\\Sigma = \\Lambda\\Psi\\Lambda' + \\Theta` is minimised by Fisher
+    scoring; ``chisq`` = N·F; standard errors from the expected information
+    :math:`\\tfrac{N}{2}\\Delta'(\\Sigma^{-1}\\otimes\\Sigma^{-1})\\Delta`. Reference: Rosseel (2012).
+
+    Examples
+    --------
+    >>> fit = pm.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9", hs)  # doctest: +SKIP
+    >>> fit.fit_measures()[["chisq", "df", "cfi", "rmsea", "srmr"]]   # 85.306 24 .931 .092 .065  # doctest: +SKIP
+    """
+    if estimator.upper() != "ML":
+        raise DataError(f"estimator {estimator!r} is not supported; pm.cfa implements lavaan's default 'ML'")
+    terms = parse_lavaan(model)
+    lv: list[str] = []
+    for t in terms:
+        if t.op == "=~" and t.lhs not in lv:
+            lv.append(t.lhs)
+    ov: list[str] = []
+    for t in terms:
+        for v in ((t.rhs,) if t.op == "=~" else (t.lhs, t.rhs)):
+            if v not in lv and v not in ov:
+                ov.append(v)
+    for t in terms:
+        if t.op == "=~" and t.rhs in lv:
+            raise DataError(f"'{t.lhs} =~ {t.rhs}': higher-order factors are not supported by pm.cfa",
+                            hint="use R's lavaan or semopy for second-order models")
+    n_dropped = 0
+    groups: list[_Group] = []
+    if sample_cov is not None:
+        if data is not None:
+            raise DataError("give either data or sample_cov, not both")
+        if group is not None:
+            raise DataError("group= needs raw data (a list of covariance matrices is not supported)")
+        if n_obs is None or n_obs < 2:
+            raise DataError("sample_cov needs n_obs (the number of observations) > 1")
+        if isinstance(sample_cov, pd.DataFrame):
+            missing = [v for v in ov if v not in sample_cov.columns]
+            if missing:
+                raise DataError(f"model variable(s) {missing} are not in sample_cov")
+            S = sample_cov.loc[ov, ov].to_numpy(dtype=float)
+        else:
+            S = np.asarray(sample_cov, dtype=float)
+            if S.shape != (len(ov), len(ov)):
+                raise DataError(f"sample_cov without names must be {len(ov)} x {len(ov)} in the order {ov}")
+        if not np.allclose(S, S.T, atol=1e-8):
+            raise DataError("sample_cov is not symmetric")
+        S = (S + S.T) / 2 * (n_obs - 1) / n_obs
+        groups.append(_Group("", int(n_obs), S, None))
+    else:
+        if data is None:
+            raise DataError("cfa needs data (a DataFrame) or sample_cov with n_obs")
+        if not isinstance(data, pd.DataFrame):
+            data = pd.DataFrame(np.asarray(data))
+            data.columns = [str(c) for c in data.columns]
+        missing = [v for v in ov if v not in data.columns]
+        if missing:
+            raise DataError(f"model variable(s) {missing} are not columns of the data",
+                            hint=f"the data have columns {list(data.columns)[:20]}")
+        cols = ov + ([group] if group is not None else [])
+        if group is not None and group not in data.columns:
+            raise DataError(f"group column {group!r} is not in the data")
+        sub = data[cols].copy()
+        for v in ov:
+            if not pd.api.types.is_numeric_dtype(sub[v]):
+                conv = pd.to_numeric(sub[v], errors="coerce")
+                if (conv.isna() & sub[v].notna()).any():
+                    raise DataError(f"column {v!r} is not numeric")
+                sub[v] = conv
+        complete = sub.dropna()
+        n_dropped = len(sub) - len(complete)
+        if n_dropped:
+            warn(f"{n_dropped} row(s) with missing values on model variables were dropped (listwise deletion, "
+                 "lavaan's default)")
+        labels = list(pd.unique(complete[group])) if group is not None else [""]
+        for lab in labels:
+            part = complete[complete[group] == lab] if group is not None else complete
+            x = part[ov].to_numpy(dtype=float)
+            if x.shape[0] < 2:
+                raise DataError(f"group {lab!r} has fewer than 2 complete rows")
+            groups.append(_Group(str(lab), x.shape[0], _ml_cov(x), x.mean(axis=0)))
+    for g in groups:
+        sign, ld = np.linalg.slogdet(g.S)
+        if sign <= 0:
+            raise DataError("the sample covariance matrix of the model variables is singular"
+                            + (f" in group {g.label!r}" if g.label else ""),
+                            hint="drop constant or linearly dependent variables, or collect more observations")
+        g.logdetS = ld  # type: ignore[attr-defined]
+        zero = [ov[i] for i in np.where(np.diag(g.S) <= 0)[0]]
+        if zero:
+            raise DataError(f"variable(s) {zero} have no variance")
+    table = _build_table(terms, ov, lv, len(groups), std_lv)
+    mdl = _Model(table, ov, lv, groups)
+    theta0 = _start_values(mdl)
+    theta, converged, it = _fit(mdl, theta0)
+    if not converged:
+        warn("the CFA estimation did not converge; results are unreliable")
+    res = CFAResult(model, mdl, theta, converged, it, group, n_dropped)
+    for gi in range(1, len(groups) + 1):
+        _, P, T = mdl.matrices(theta, gi)
+        if np.any(np.diag(T) < 0) or np.any(np.diag(P) < 0):
+            warn("some estimated variances are negative (Heywood case); the solution is improper")
+            break
+    return res
