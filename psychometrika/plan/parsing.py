@@ -160,6 +160,11 @@ _SCALE_DESC_RE = re.compile(
     r"|/\s*\d+|\(\s*\$?-?\d+\s*(?:-|–|to)\s*\$?\d+\s*\)|\bfrom \$?-?\d+ to \$?\d+|\bbetween \$?-?\d+ and \$?\d+ "
     r"(?:dollars|points|coins|tokens)?\s*(?:,|\.)?\s*(?=i\b))", re.IGNORECASE)
 _RANGE_RE = re.compile(r"(?:between\s+)?\$?(-?\d+(?:\.\d+)?)\s*(?:-|–|to|and)\s*\$?(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+_NOTHING_RE = re.compile(r"\b(?:not|n't|never)\s+(?:send|give|offer|return|transfer|share)\w*\s+(?:anything|any\b)",
+                         re.IGNORECASE)
+_EITHER_RE = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:or|/)\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+_GIVE_RE = re.compile(r"\b(?:send|give|offer|return|transfer)\s*:?\s*(?:back\s*)?(?:about\s*|around\s*)?\$?"
+                      r"(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 _DECISION_RE = re.compile(r"\b(?:send|give|offer|return|keep|accept|transfer|choose|pick|answer(?: is)?|"
                           r"amount(?: is)?|would be|i'd|i would|is)\s*:?\s*(?:back\s*)?(?:about\s*|around\s*)?\$?"
                           r"(-?\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -177,8 +182,13 @@ def parse_number(text: str, numeric_range: tuple[float, float] | None = None) ->
     # number words → digits, so one grammar handles both
     t = _NUMBER_WORD_RE.sub(lambda m: _fmt(words_to_number(m.group(0))), t)
     core = _SCALE_DESC_RE.sub(" ", t)
+    if _NOTHING_RE.search(core):  # "I would not send anything"
+        return "ok", 0.0 if numeric_range is None or numeric_range[0] <= 0 <= numeric_range[1] else None
+    either = _EITHER_RE.search(core)
+    if either and float(either.group(1)) != float(either.group(2)):  # "3 or 4": two answers
+        return ("refused" if is_refusal(t) else "unparseable"), None
     value: float | None = None
-    m = _DECISION_RE.search(core)
+    m = _GIVE_RE.search(core) or _DECISION_RE.search(core)  # what is given beats what is kept
     rng = _RANGE_RE.search(core)
     if rng and (m is None or rng.start() <= m.start(1) <= rng.end()):
         a, b = float(rng.group(1)), float(rng.group(2))
