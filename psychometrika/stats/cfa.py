@@ -348,7 +348,7 @@ def _start_values(model: _Model) -> np.ndarray:
     return np.nan_to_num(theta)
 
 
-def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 500) -> tuple[np.ndarray, bool, int]:
+def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 100) -> tuple[np.ndarray, bool, int]:
     """Fisher scoring with step halving (falls back to BFGS when it stalls)."""
     theta = theta0.copy()
     idx = np.array(model.cov_free, dtype=int)
@@ -384,7 +384,7 @@ def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 500) -> tuple[np.nda
             full[idx] = x
             f, gg, _ = model.objective(full)
             return (f, gg) if np.isfinite(f) else (1e10, np.zeros_like(x))
-        res = optimize.minimize(fun, theta[idx], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 5000})
+        res = optimize.minimize(fun, theta[idx], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 100})  # bounded: a model that will not fit stops, with a warning
         theta[idx] = res.x
         _, g, _ = model.objective(theta)
         converged = bool(np.max(np.abs(g)) < 1e-6)

@@ -108,5 +108,4 @@ def test_kill_9_real_model_run_then_resume(tmp_path):
     a, b = pm.read_run(ref), pm.read_run(out)
     pd.testing.assert_frame_equal(a[DESIGN_COLUMNS], b[DESIGN_COLUMNS])
     # batch composition (padding) differs after a resume; float arithmetic may differ in the last bits only
-    pa, pb = np.vstack(a["probs"]), np.vstack(b["probs"])
-    assert np.abs(pa - pb).max() < 1e-3
+    assert max(np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(a["probs"], b["probs"])) < 1e-3
