@@ -1,9 +1,10 @@
-"""Self-report versus behaviour: questionnaire scale scores against SJT trait scores, and the MTMM matrix.
+"""Self-report versus behaviour: questionnaire scales against SJT, game and text trait scores, and the MTMM matrix.
 
     python analyses/03_self_report_vs_behaviour.py runs/quickstart
 
-Scores of one administration condition (model, persona, instruction id, option order, seed) are paired across
-instruments; scales are matched to traits by their names (e.g. "Agreeableness").
+One table of trait scores for every instrument (questionnaires, SJTs, games, probes), a subject being one
+administration condition (model x persona x seed x repetition; paraphrases and option orders averaged), then
+the Campbell-Fiske multitrait-multimethod matrix and the belief-behaviour consistency of the games.
 """
 
 import sys
@@ -12,47 +13,37 @@ import warnings
 import psychometrika as pm
 
 run = sys.argv[1] if len(sys.argv) > 1 else "runs/quickstart"
-warnings.simplefilter("ignore")
+warnings.simplefilter("ignore", RuntimeWarning)
 
-df = pm.read_run(run)
-study = pm.read_manifest(run)["study"]
-instruments = [pm.load_instrument(c if isinstance(c, str) else c["id"]) for c in study["instruments"]]
-source = "expected" if (df["mode"] == "score").all() else "chosen"
-kind = {i.id: "behaviour" if i.response_format.type == "multiple_choice" else "questionnaire" for i in instruments}
-trait = {(i.id, s.id): s.name.lower() for i in instruments for s in i.scales}
+df, manifest, instruments = pm.load_run(run)           # responses, manifest, the instruments they came from
+scores = pm.behaviour_scores(df, instruments)                      # instrument x scale x respondent, method column
+print(scores.groupby(["instrument", "method"])["score"].describe()[["count", "mean", "std"]].round(2))
 
-scores = pm.scale_scores(df, instruments, source=source)      # respondents x scales, tidy
-scores["measure"] = scores["instrument"] + ":" + scores["scale"]
-keys = [c for c in pm.RESPONDENT_COLUMNS if c in scores.columns]
-wide = scores.pivot_table(index=keys, columns="measure", values="score")
-quest = [m for m in wide.columns if kind[m.split(":")[0]] == "questionnaire"]
-behav = [m for m in wide.columns if kind[m.split(":")[0]] == "behaviour"]
-if not quest or not behav:
-    sys.exit("this run has no questionnaire and behavioural (SJT) instrument pair")
+long = pm.mtmm_long(scores, instruments)                           # subject, trait, method, score
+if long.empty:
+    sys.exit("no trait is measured by both a questionnaire and a behavioural measure in this run")
+subject = [c for c in pm.CONDITION_COLUMNS if c in long.columns]
+for model, sub in long.groupby("model"):
+    n_subjects = sub[subject].drop_duplicates().shape[0]
+    print(f"\n=== MTMM ({model}): {n_subjects} subjects ===")
+    if n_subjects < 3:
+        print("fewer than 3 subjects (model x persona x seed x repetition): no correlations; add personas or seeds")
+        continue
+    print(pm.mtmm(sub, subject=subject, trait="trait", method="method", value="score").summary())
 
-for model, w in wide.groupby(level="model"):
-    w = w.dropna(axis=1, how="all")
-    print(f"\n=== {model}: {len(w)} paired administrations ===")
-    print("cor(questionnaire, behaviour):")
-    print(w.corr().loc[[q for q in quest if q in w], [b for b in behav if b in w]].round(2).to_string())
-    try:
-        cor_ci = pm.cor_ci
-    except AttributeError:
-        print("(pm.cor_ci is not available in this version of psychometrika)")
-        cor_ci = None
-    for q in quest:
-        for b in behav:
-            if q in w and b in w and trait[tuple(q.split(":"))] == trait[tuple(b.split(":"))] and cor_ci:
-                pair = w[[q, b]].dropna()
-                print(f"{q} vs {b}:", cor_ci(pair[q].to_numpy(), pair[b].to_numpy()))
+    # the convergent correlations with Fisher-z confidence intervals
+    wide = sub.pivot_table(index=subject, columns=["trait", "method"], values="score")
+    for trait in sorted(sub["trait"].unique()):
+        methods = sorted(sub.loc[sub["trait"] == trait, "method"].unique())
+        for i, a in enumerate(methods):
+            for b in methods[i + 1:]:
+                pair = wide[[(trait, a), (trait, b)]].dropna()
+                if len(pair) >= 4 and pair.std().gt(0).all():
+                    print(f"{trait}: {a} vs {b}:", pm.cor_ci(pair.iloc[:, 0].to_numpy(), pair.iloc[:, 1].to_numpy()))
+                else:
+                    print(f"{trait}: {a} vs {b}: not estimable (n={len(pair)} or a constant score)")
 
-try:
-    mtmm = pm.mtmm
-except AttributeError:
-    print("\n(pm.mtmm is not available in this version of psychometrika)")
-else:
-    long = scores.assign(trait=[trait[(i, s)] for i, s in zip(scores["instrument"], scores["scale"])])
-    for model, sub in long.groupby("model"):
-        print(f"\n=== MTMM ({model}) ===")
-        print(mtmm(sub.rename(columns={"instrument": "method"}), trait="trait", method="method",
-                   value="score").summary())
+games = df[df["instrument"] == "econ-games"]
+if len(games):
+    print("\n=== belief-behaviour consistency (econ-games) ===")
+    print(pm.belief_behaviour(df, instruments).round(2).to_string(index=False))

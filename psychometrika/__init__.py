@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 # name -> module that defines it (imported lazily)
 _LAZY_MODULES = {
-    "psychometrika.scoring": ("RESPONDENT_COLUMNS", "expected_value", "item_scores", "reverse_key", "scale_scores",
+    "psychometrika.scoring": ("CONDITION_COLUMNS", "RESPONDENT_COLUMNS", "expected_value", "item_scores", "reverse_key", "scale_scores",
                               "sjt_trait_scores", "to_wide", "behaviour_scores", "belief_behaviour", "belief_behaviour_pairs",
                               "lexicon_scores", "mtmm_long", "rate_texts", "text_trait_scores"),
 }

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import PsychometrikaError
+from .errors import BackendError, PsychometrikaError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure large language models with psychological instruments.")
@@ -131,6 +131,11 @@ def main(argv: Optional[list[str]] = None) -> None:
             raise
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except BackendError as exc:
+        if debug:
+            raise
+        print(f"backend error: {exc}", file=sys.stderr)
+        sys.exit(3)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -49,7 +49,11 @@ class StoreError(PsychometrikaError):
 
 
 class BackendError(RuntimeError):
-    """An inference backend failed (not the user's input)."""
+    """An inference backend failed or cannot start (a missing package, model or server); ``hint`` says what to do."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        self.message, self.hint = message, hint
+        super().__init__(message + (f"\n  hint: {hint}" if hint else ""))
 
 
 class DataError(PsychometrikaError):

@@ -19,3 +19,20 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def mini_instrument_path() -> Path:
     return REPO / "tests" / "data" / "mini.yaml"
+
+
+@pytest.fixture(scope="session")
+def mini_study():
+    """Writes a study of the test instruments mini.yaml + mini-sjt.yaml: ``f(folder, name, model_line, personas)``
+    with personas p0..p{n-1} plus no persona, every instruction paraphrase, original and reversed orders."""
+    data = REPO / "tests" / "data"
+
+    def write(folder: Path, name: str, model_line: str, personas: int = 2) -> Path:
+        p = Path(folder) / f"{name}.yaml"
+        items = ", ".join(f'{{id: p{i}, text: "You are person number {i}."}}' for i in range(personas))
+        p.write_text(f"id: {name}\ninstruments: [{data / 'mini.yaml'}, {data / 'mini-sjt.yaml'}]\n"
+                     f"models: [{model_line}]\npersonas: {{include_none: true, items: [{items}]}}\n"
+                     "paraphrases: {instructions: all}\noption_orders: [original, reversed]\n")
+        return p
+
+    return write

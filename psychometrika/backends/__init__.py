@@ -37,6 +37,8 @@ def backend_class(name: str) -> type:
     try:
         mod = importlib.import_module(module)
     except ImportError as exc:
+        if (exc.name or "").startswith("psychometrika") or not isinstance(exc, ModuleNotFoundError):
+            raise  # our own code is broken: show the real error
         extra = {"transformers": "llm", "vllm": "vllm"}.get(name, name)
         raise BackendError(f"backend {name!r} needs packages that are not installed ({exc}); "
                            f"install them with: pip install 'psychometrika[{extra}]'") from exc

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BackendError
+from .chat import common_head, encode_score_request, render_chat
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
 from .embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 
@@ -35,8 +37,6 @@ _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp
 # Loaded (model, tokenizer) pairs shared by backends in one process: loading takes ~20 s on 2 cores.
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
-
-_FALLBACK_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
 def _resolve(model: str | None, gguf_file: str | None) -> tuple[str, str | None, str, str]:
@@ -113,6 +113,8 @@ class TransformersBackend:
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         self.dtype = _DTYPES[dtype]
         self.model, self.tokenizer = self._load(folder, gguf, trust_remote_code)
+        # transformers >= 5.2x renamed forward(past_key_values=) to forward(cache=)
+        self._cache_kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         self.max_length = max_length or int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
         self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         n_params = sum(p.numel() for p in self.model.parameters())
@@ -160,18 +162,8 @@ class TransformersBackend:
 
     # ------------------------------------------------------------------ prompts
     def render(self, messages: Sequence[Message]) -> str:
-        """The chat-templated prompt text with the assistant turn opened.
-
-        A final assistant message is a prefill: the answer continues it (``continue_final_message``).
-        """
-        msgs = [dict(m) for m in messages]
-        prefill = bool(msgs) and msgs[-1]["role"] == "assistant"
-        if self.has_chat_template:
-            if prefill:
-                return self.tokenizer.apply_chat_template(msgs, continue_final_message=True, tokenize=False)
-            return self.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-        body = "".join(f"{_FALLBACK_ROLES.get(m['role'], m['role'])}: {m['content']}\n" for m in msgs)
-        return body.rstrip("\n") if prefill else body + "Assistant:"
+        """The chat-templated prompt text with the assistant turn opened (see :func:`.chat.render_chat`)."""
+        return render_chat(self.tokenizer, messages)
 
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -185,13 +177,8 @@ class TransformersBackend:
         encoded = []
         for r in requests:
             try:
-                prompt = self._encode(self.render(r.messages))
-                conts = [self._encode(c) for c in r.continuations]
-                if not conts or any(len(c) == 0 for c in conts):
-                    raise ValueError("empty continuation")
-                if len(prompt) + max(len(c) for c in conts) > self.max_length:
-                    raise ValueError(f"prompt of {len(prompt)} tokens exceeds the model's context "
-                                     f"({self.max_length})")
+                prompt, conts = encode_score_request(self._encode, self.render(r.messages), r.continuations,
+                                                     self.max_length)
                 encoded.append((r, prompt, conts))
             except Exception as exc:  # a bad request fails alone
                 out[r.key] = ScoreResult(r.key, [], 0, 0.0, error=f"{type(exc).__name__}: {exc}")
@@ -199,7 +186,7 @@ class TransformersBackend:
         # space token, then the digit) are scored in one pass over prompt + shared tokens.
         single, multi = [], []
         for r, prompt, conts in encoded:
-            common = _common_head(conts)
+            common = common_head(conts)
             if all(len(c) == len(common) + 1 for c in conts) and len({c[-1] for c in conts}) == len(conts):
                 single.append((r, prompt + common, [c[-1:] for c in conts], len(common), len(prompt)))
             else:
@@ -306,7 +293,7 @@ class TransformersBackend:
                 cache = DynamicCache(ddp_cache_data=[(k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1))
                                                      for k, v in layers], config=self.model.config)
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                    position_ids=pos.to(self.device), past_key_values=cache, use_cache=True,
+                                    position_ids=pos.to(self.device), use_cache=True, **{self._cache_kw: cache},
                                     logits_to_keep=keep).logits
                 for i, (_, seq, conts, n_common, _) in enumerate(sub):
                     lp = torch.log_softmax(logits[i, keep - 1 - n_common:].float(), dim=-1)
@@ -415,18 +402,6 @@ def _row_scores(lp, seq: list[int], n: int, conts: list[list[int]], n_common: in
     last = lp[n - 1]
     shared = sum(float(lp[n - 2 - k, seq[n - 1 - k]]) for k in range(n_common))
     return [shared + float(last[c[0]]) for c in conts]
-
-
-def _common_head(conts: list[list[int]]) -> list[int]:
-    """Tokens shared at the start of every continuation, leaving at least one token of each."""
-    head = []
-    for j in range(min(len(c) for c in conts) - 1):
-        t = conts[0][j]
-        if all(c[j] == t for c in conts):
-            head.append(t)
-        else:
-            break
-    return head
 
 
 def _lcp(a: list[int], b: list[int]) -> int:

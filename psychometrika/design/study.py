@@ -174,8 +174,14 @@ class Study(_Strict):
 
 
 def study_hash(study: Study) -> str:
-    """sha256 of the normalised study (independent of YAML formatting and comments)."""
-    payload = json.dumps(study.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """sha256 of the normalised study (independent of YAML formatting and comments).
+
+    Where it runs is not part of the design: ``executor`` is left out (normalised to ``local``), so a run begun
+    in one process can be resumed on Ray and the other way round.
+    """
+    data = study.model_dump(mode="json")
+    data["executor"] = "local"
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""CLI commands of the engine: ``plan``, ``run``, ``export``."""
+"""CLI commands of the engine: ``plan``, ``run``, ``export``, ``bench``, ``serve``, ``convert``."""
 
 from __future__ import annotations
 
@@ -46,11 +46,16 @@ def run(study: Path = typer.Argument(..., help="Study YAML file."),
         out: Path = typer.Option(..., "--out", "-o", help="Run folder (created; resumed if it holds this study)."),
         force: bool = typer.Option(False, "--force", help="Move another study's run in --out aside."),
         batch_size: int = typer.Option(64, "--batch-size", min=1, help="Prompts per backend call and shard."),
-        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar.")) -> None:
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+        ray: str | None = typer.Option(None, "--ray", help="Run on a Ray cluster: 'local' (start one here), 'auto' "
+                                                            "or ray://HOST:10001. Same as `executor: ray`."),
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Ray worker actors (default: one per "
+                                                                          "GPU, or per CPU for CPU backends).")) -> None:
     """Administer a study (resumable: re-run the same command after an interruption)."""
     from .run import run_study
 
-    rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size)
+    rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size,
+                    executor="ray" if ray else None, ray_address=ray, workers=workers)
     console.print(f"{rep.written} new responses stored, {rep.already_done} already there, "
                   f"{rep.refused} refusals, in {rep.seconds:.1f} s → {out}", highlight=False)
 
@@ -75,14 +80,14 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
 
     if not study.exists():
         raise StudyError(f"{study} not found", hint="run this command from the repository root, or pass --study")
-    run(study, out=out, force=False, batch_size=64, no_progress=False)
+    run(study, out=out, force=False, batch_size=64, no_progress=False, ray=None, workers=None)
     from ..design.factors import expand_factors
     from ..design.study import load_study
-    from ..scoring import scale_scores
+    from ..scoring import behaviour_scores
     from ..store.store import read_run
 
     insts = [a.instrument for a in expand_factors(load_study(study)).instruments]
-    scores = scale_scores(read_run(out), insts)
+    scores = behaviour_scores(read_run(out), insts)  # questionnaires, SJTs and games alike
     table = scores.groupby(["instrument", "scale", "persona"])["score"].mean().unstack("persona").round(2)
     console.print(table.to_string())
     if no_report:
@@ -111,7 +116,30 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:
     bench_main(argv)
 
 
+def serve(model: str = typer.Option("embedded", "--model", help="'embedded', a model folder, .gguf file or hub id."),
+          host: str = typer.Option("127.0.0.1", "--host"),
+          port: int = typer.Option(8000, "--port", min=0, max=65535),
+          api_key_env: str | None = typer.Option(None, "--api-key-env",
+                                                 help="Environment variable holding the key clients must send.")) -> None:
+    """Serve a model over an OpenAI-compatible API (``/v1/chat/completions`` with logprobs) for the openai backend."""
+    from ..backends.serve import main as serve_main
+
+    serve_main(["--model", model, "--host", host, "--port", str(port)]
+               + (["--api-key-env", api_key_env] if api_key_env else []))
+
+
+def convert(gguf: str = typer.Argument("embedded", help="A .gguf file, or 'embedded'."),
+            out: Path | None = typer.Argument(None, help="Output folder (default: the psychometrika cache)."),
+            dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16, float16 or float32.")) -> None:
+    """Convert a GGUF model into a safetensors folder (what vLLM loads)."""
+    from ..backends.convert import gguf_to_safetensors
+
+    console.print(str(gguf_to_safetensors(gguf, out, dtype=dtype)))
+
+
 def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("convert")(convert)
     app.command("bench")(bench)
     app.command("quickstart")(quickstart)
     app.command("plan")(plan)

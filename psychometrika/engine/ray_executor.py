@@ -169,12 +169,13 @@ class ShardWorker:
 class RayRunReport(RunReport):
     """What :func:`run_study_ray` did: the single-process report plus the cluster's side of it.
 
-    ``retried`` counts shard attempts lost with their actor and run again; ``speculative`` counts backup copies
+    ``startup_s`` is the time spent starting workers (loading models); ``retried`` counts shard attempts lost with their actor and run again; ``speculative`` counts backup copies
     of slow shards; ``duplicates_dropped`` counts rows the store refused because their ``cell_key`` was already
     stored; ``per_worker`` holds one dict per worker (host, pid, shards, items, items/s, deaths).
     """
 
     workers: int = 0
+    startup_s: float = 0.0
     shards: int = 0
     retried: int = 0
     speculative: int = 0
@@ -182,6 +183,7 @@ class RayRunReport(RunReport):
     duplicates_dropped: int = 0
     address: str = ""
     per_worker: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"{self.written} new responses stored, {self.already_done} already there, {self.refused} "
@@ -315,6 +317,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
                   workers: int | None = None, cpus_per_worker: int = 1, gpus_per_worker: float | None = None,
                   force: bool = False, progress: bool = True, batch_size: int = 64, max_rows: int | None = None,
                   prefetch: int = 2, speculate: bool = True, max_attempts: int = 3, max_restarts: int = 3,
+                  write_rows: int = 1024, flush_s: float = 5.0,
                   backend_factory: BackendFactory | None = None, runtime_env: dict[str, Any] | None = None,
                   on_shard: Callable[[dict[str, Any]], None] | None = None) -> RayRunReport:
     """Administer a study on a Ray cluster into the run folder ``out`` (resuming what is already there).
@@ -336,9 +339,12 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     speculate : when the queue is empty, idle workers re-run the oldest in-flight shard (first result wins).
     max_attempts : attempts per shard before its rows count as failed (worker deaths and backend exceptions).
     max_restarts : Ray restarts of a dead actor (its backend is rebuilt) before the worker is given up.
+    write_rows, flush_s : the driver appends to the store once it holds ``write_rows`` rows (at least
+        ``batch_size``) or every ``flush_s`` seconds; a killed driver loses at most that buffer. Each store shard
+        costs a file sync, so large clusters need large writes (see docs/scale-out.md, "The driver").
     runtime_env : Ray runtime environment for the workers (e.g. ``{"pip": [...]}``) when nodes lack packages.
     on_shard : called on the driver after each shard is stored, with a dict (shard, worker, pid, actor, written,
-        duplicates); for monitoring.
+        rows, stored, finished, total, workers); for monitoring.
 
     Returns
     -------
@@ -358,8 +364,8 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
         study_text = path.read_text(encoding="utf-8")
     else:
         study_text = json.dumps(study.model_dump(mode="json"), indent=2)
-    if prefetch < 1 or max_attempts < 1 or cpus_per_worker < 1:
-        raise StudyError("prefetch, max_attempts and cpus_per_worker must be at least 1")
+    if min(prefetch, max_attempts, cpus_per_worker, write_rows) < 1 or flush_s <= 0:
+        raise StudyError("prefetch, max_attempts, cpus_per_worker and write_rows must be at least 1, flush_s > 0")
     s_hash = study_hash(study)
     plan = build_plan(study)
     if plan.empty:
@@ -395,8 +401,10 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
                 continue
             if max_rows is not None and report.written >= max_rows:
                 break
+            t_start = time.perf_counter()
             pool = _start_workers(ray, spec, decoding, option_texts, workers, cpus_per_worker, gpus_per_worker,
                                   max_restarts, backend_factory, len(all_workers), len(mine))
+            report.startup_s += time.perf_counter() - t_start
             all_workers.extend(pool)
             model_infos[spec.id] = pool[0].model_info  # type: ignore[attr-defined]
             executor_info["workers"] = len(all_workers)
@@ -407,7 +415,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
             try:
                 _drive(ray, pool, mine, store, report, bar, prefetch=prefetch, speculate=speculate,
                        max_attempts=max_attempts, max_restarts=max_restarts, max_rows=max_rows,
-                       on_shard=on_shard)
+                       write_rows=max(batch_size, write_rows), flush_s=flush_s, on_shard=on_shard)
             finally:
                 for w in pool:
                     try:
@@ -424,8 +432,9 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
         if started:
             ray.shutdown()
     if report.failed:
+        last = f" (last worker error: {report.errors[-1]})" if report.errors else ""
         raise BackendError(f"{report.failed} request(s) failed and were not stored; {report.written} new rows were "
-                           f"stored in {out}. Re-run the same command to retry the failed ones.")
+                           f"stored in {out}{last}. Re-run the same command to retry the failed ones.")
     return report
 
 
@@ -470,100 +479,139 @@ def _pick(pending: deque[int], shards: list[Shard], w: _Worker, active_prefixes:
     return pending.popleft()
 
 
+class _Writer:
+    """The single writer: buffers rows from finished shards and appends them to the store in large shards.
+
+    Writing a Parquet shard costs a file sync, so the driver writes at most every ``write_rows`` rows or
+    ``flush_s`` seconds (whichever comes first); a driver killed in between loses only the buffer, which a
+    re-run administers again. Rows whose ``cell_key`` is already stored are dropped by the store.
+    """
+
+    def __init__(self, store: RunStore, report: RayRunReport, write_rows: int, flush_s: float):
+        self.store, self.report = store, report
+        self.write_rows, self.flush_s = max(1, write_rows), flush_s
+        self.buffer: list[dict[str, Any]] = []
+        self.last = time.perf_counter()
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.buffer.extend(rows)
+        if len(self.buffer) >= self.write_rows or time.perf_counter() - self.last >= self.flush_s:
+            self.flush()
+
+    def tick(self) -> None:
+        if self.buffer and time.perf_counter() - self.last >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            written = self.store.append(self.buffer)
+            self.report.duplicates_dropped += len(self.buffer) - written
+            self.report.written += written
+            self.buffer = []
+        self.last = time.perf_counter()
+
+    @property
+    def stored_or_buffered(self) -> int:
+        return self.report.written + len(self.buffer)
+
+
 def _drive(ray, pool: list[_Worker], shards: list[Shard], store: RunStore, report: RayRunReport,
-           bar: _ClusterProgress, *, prefetch: int, speculate: bool, max_attempts: int, max_restarts: int = 3,
-           max_rows: int | None, on_shard: Callable[[dict[str, Any]], None] | None) -> None:
+           bar: _ClusterProgress, *, prefetch: int, speculate: bool, max_attempts: int, max_restarts: int,
+           max_rows: int | None, write_rows: int, flush_s: float,
+           on_shard: Callable[[dict[str, Any]], None] | None) -> None:
     """The driver loop: keep every live worker fed, stream results into the store, reassign lost shards."""
-    shards_by_pos = list(shards)
     pending: deque[int] = deque(range(len(shards)))
     finished: set[int] = set()
-    copies: dict[int, int] = {}                       # shard position -> copies in flight
-    inflight: dict[Any, tuple[int, _Worker, bool]] = {}  # ref -> (shard position, worker, speculative)
+    speculated: set[int] = set()                         # shard positions that got a backup copy
+    copies: dict[int, int] = {}                          # shard position -> copies in flight
+    inflight: dict[Any, tuple[int, _Worker]] = {}        # object ref -> (shard position, worker)
+    writer = _Writer(store, report, write_rows, flush_s)
 
-    def submit(pos: int, w: _Worker, spec_copy: bool) -> None:
-        ref = w.actor.run_shard.remote(shards_by_pos[pos].id, shards_by_pos[pos].rows)
-        inflight[ref] = (pos, w, spec_copy)
+    def submit(pos: int, w: _Worker) -> None:
+        ref = w.actor.run_shard.remote(shards[pos].id, shards[pos].rows)
+        inflight[ref] = (pos, w)
         copies[pos] = copies.get(pos, 0) + 1
         w.inflight += 1
-        w.last_prefix = shards_by_pos[pos].prefix
+        w.last_prefix = shards[pos].prefix
 
-    def stop() -> bool:
-        return max_rows is not None and report.written >= max_rows
-
-    while True:
-        live = [w for w in pool if not w.dead]
-        if not live:
-            raise BackendError("every Ray worker died; the rows stored so far are kept",
-                               hint="see the Ray logs (/tmp/ray/session_latest/logs) and re-run to resume")
-        if not stop():
-            active = {shards_by_pos[p].prefix for p, _, _ in inflight.values()}
-            for _ in range(prefetch):
-                for w in live:
-                    if pending and w.inflight < prefetch:
-                        pos = _pick(pending, shards_by_pos, w, active)
-                        submit(pos, w, False)
-                        active.add(shards_by_pos[pos].prefix)
-            if speculate and not pending:
-                for w in live:
-                    if w.inflight:
-                        continue
-                    backup = next((p for p, ww, _ in inflight.values()
-                                   if ww is not w and copies.get(p, 0) == 1 and p not in finished), None)
-                    if backup is not None:
-                        submit(backup, w, True)
-                        report.speculative += 1
-        if not inflight:
-            break
-        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
-        for ref in ready:
-            pos, w, _spec_copy = inflight.pop(ref)
-            copies[pos] -= 1
-            w.inflight -= 1
-            shard = shards_by_pos[pos]
-            try:
-                res = ray.get(ref)
-            except ray.exceptions.RayActorError as exc:
-                w.deaths += 1
-                w.consecutive_errors += 1
-                if w.consecutive_errors > max_restarts + 1:
-                    w.dead = True
-                _lost(shard, pos, f"worker {w.idx} died: {type(exc).__name__}", pending, finished, copies,
-                      max_attempts, report)
-                continue
-            except ray.exceptions.RayError as exc:  # the backend raised inside the worker
-                _lost(shard, pos, f"worker {w.idx}: {getattr(exc, 'cause', exc)!r}", pending, finished, copies,
-                      max_attempts, report)
-                continue
-            w.consecutive_errors = 0
-            w.items += res["n"]
-            w.shards += 1
-            w.busy_s += res["seconds"]
-            if pos in finished:  # a speculative or retried copy finished second: its rows are duplicates
-                report.duplicates_dropped += len(res["rows"]) - store.append(res["rows"])
-                continue
-            finished.add(pos)
-            written = store.append(res["rows"])
-            report.duplicates_dropped += len(res["rows"]) - written
-            report.written += written
-            report.failed += res["failed"]
-            report.refused += sum(r["status"] == "refused" for r in res["rows"])
-            bar.advance(res["n"], report.refused, report.failed, report.retried)
-            st = w.stats()
-            bar.worker(w.idx, w.items, st["items_per_s"], f"shards {w.shards} deaths {w.deaths}")
-            if on_shard is not None:
-                on_shard({"shard": shard.id, "worker": w.idx, "pid": res["pid"], "actor": w.actor,
-                          "written": written, "n": res["n"], "finished": len(finished), "total": len(shards),
-                          "workers": [(x.idx, x.pid, x.actor) for x in pool]})
-        if not ready:
-            for w in pool:
-                st = w.stats()
-                bar.worker(w.idx, w.items, st["items_per_s"], f"shards {w.shards} deaths {w.deaths}")
+    try:
+        while True:
+            live = [w for w in pool if not w.dead]
+            if not live:
+                raise BackendError("every Ray worker died; the rows stored so far are kept "
+                                   f"(last errors: {report.errors[-3:]})",
+                                   hint="see the Ray logs (/tmp/ray/session_latest/logs) and re-run to resume")
+            if max_rows is None or writer.stored_or_buffered < max_rows:
+                active = {shards[p].prefix for p, _ in inflight.values()}
+                for _ in range(prefetch):
+                    for w in live:
+                        if pending and w.inflight < prefetch:
+                            pos = _pick(pending, shards, w, active)
+                            submit(pos, w)
+                            active.add(shards[pos].prefix)
+                if speculate and not pending:
+                    for w in live:
+                        if w.inflight:
+                            continue
+                        # a backup copy, once per shard, of a shard still unfinished on another worker (a copy
+                        # of a finished shard would only make duplicates, and could ping-pong between workers)
+                        backup = next((p for p, ww in inflight.values() if ww is not w and copies[p] == 1
+                                       and p not in finished and p not in speculated), None)
+                        if backup is not None:
+                            speculated.add(backup)
+                            submit(backup, w)
+                            report.speculative += 1
+            if not inflight:
+                break
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=min(1.0, flush_s))
+            for ref in ready:
+                pos, w = inflight.pop(ref)
+                copies[pos] -= 1
+                w.inflight -= 1
+                try:
+                    res = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    w.deaths += 1
+                    w.consecutive_errors += 1
+                    if w.consecutive_errors > max_restarts + 1:
+                        w.dead = True
+                    _lost(shards[pos], pos, f"worker {w.idx} died ({type(exc).__name__})", pending, finished,
+                          copies, max_attempts, report)
+                    continue
+                except ray.exceptions.RayError as exc:  # the backend raised inside the worker
+                    _lost(shards[pos], pos, f"worker {w.idx}: {getattr(exc, 'cause', None) or exc!r}", pending,
+                          finished, copies, max_attempts, report)
+                    continue
+                w.consecutive_errors = 0
+                w.items += res["n"]
+                w.shards += 1
+                w.busy_s += res["seconds"]
+                if pos in finished:  # the second copy of a speculative or retried shard: its rows are duplicates
+                    report.duplicates_dropped += len(res["rows"])
+                    continue
+                finished.add(pos)
+                writer.add(res["rows"])
+                report.failed += res["failed"]
+                report.refused += sum(r["status"] == "refused" for r in res["rows"])
+                bar.advance(res["n"], report.refused, report.failed, report.retried)
+                bar.worker(w.idx, w.items, w.stats()["items_per_s"], f"shards {w.shards} deaths {w.deaths}")
+                if on_shard is not None:
+                    on_shard({"shard": shards[pos].id, "worker": w.idx, "pid": res["pid"], "actor": w.actor,
+                              "rows": len(res["rows"]), "stored": report.written, "finished": len(finished),
+                              "total": len(shards), "workers": [(x.idx, x.pid, x.actor) for x in pool]})
+            writer.tick()
+            if not ready:
+                for w in pool:
+                    bar.worker(w.idx, w.items, w.stats()["items_per_s"], f"shards {w.shards} deaths {w.deaths}")
+    finally:
+        writer.flush()
 
 
 def _lost(shard: Shard, pos: int, why: str, pending: deque[int], finished: set[int], copies: dict[int, int],
           max_attempts: int, report: RayRunReport) -> None:
     """A shard attempt was lost: queue it again (at the front) unless done, still running elsewhere, or spent."""
     shard.errors.append(why)
+    report.errors.append(why)
     if pos in finished or copies.get(pos, 0) > 0 or pos in pending:
         return
     shard.attempts += 1
@@ -589,12 +637,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--no-speculate", action="store_true")
+    ap.add_argument("--write-rows", type=int, default=1024, help="rows per store shard written by the driver")
     args = ap.parse_args(argv)
     try:
         rep = run_study_ray(args.study, args.out, address=args.address, workers=args.workers,
                             cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker,
                             batch_size=args.batch_size, force=args.force, progress=not args.no_progress,
-                            speculate=not args.no_speculate)
+                            speculate=not args.no_speculate, write_rows=args.write_rows)
     except (PsychometrikaError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -39,6 +40,19 @@ def default_backend_factory(spec: ModelSpec) -> Backend:
     from ..backends import make_backend
 
     return make_backend(spec.backend, model=spec.model, **spec.settings)
+
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+
+
+def redact(settings: dict[str, Any]) -> dict[str, Any]:
+    """Backend settings for the manifest, with any credential-looking value replaced by ``***``
+    (names such as ``api_key_env`` that only *name* a variable are kept)."""
+    out: dict[str, Any] = {}
+    for k, v in settings.items():
+        secret = any(w in k.lower() for w in _SECRET_WORDS) and not k.lower().endswith("_env")
+        out[k] = "***" if secret else (redact(v) if isinstance(v, dict) else v)
+    return out
 
 
 def request_key(info_hash: str, backend: str, mode: str, decoding: dict[str, Any], seed: int,
@@ -112,10 +126,13 @@ def generate_row(row: dict[str, Any], res: GenerateResult) -> dict[str, Any]:
         lo, hi = row.get("numeric_min"), row.get("numeric_max")
         rng = (lo, hi) if lo is not None and not pd.isna(lo) else None
         status, value = parse_answer(res.text, options=[], labels=[], numeric_range=rng)
-        out["status"] = status
         if status == "ok" and value is not None:
             out["parsed_value"] = float(value)
-            out["chosen_value"] = float(value)
+            if row.get("numeric_integer") and not float(value).is_integer():
+                status = "unparseable"  # "2.5 coins" where only whole coins can be given; the value is kept
+            else:
+                out["chosen_value"] = float(value)
+        out["status"] = status
     return out
 
 
@@ -198,7 +215,8 @@ def _manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[str, d
 
 def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False, progress: bool = True,
               backend_factory: BackendFactory | None = None, batch_size: int = 64,
-              max_rows: int | None = None) -> RunReport:
+              max_rows: int | None = None, executor: str | None = None, ray_address: str | None = None,
+              workers: int | None = None) -> RunReport:
     """Administer a study into the run folder ``out`` (resuming what is already there).
 
     Parameters
@@ -210,14 +228,25 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
     backend_factory : builds a backend from a model spec (default: :func:`psychometrika.backends.make_backend`).
     batch_size : prompts per backend call and per stored shard.
     max_rows : stop after writing this many rows (for tests and dry runs).
+    executor : ``local`` (this process) or ``ray`` (:func:`psychometrika.engine.ray_executor.run_study_ray`);
+        default: the study file's ``executor``.
+    ray_address, workers : for ``ray``: the cluster (``local`` starts one on this machine, ``auto`` or
+        ``ray://host:10001`` joins one; default ``$RAY_ADDRESS`` or ``local``) and the number of worker actors.
     """
     t0 = time.perf_counter()
+    given = study
     if not isinstance(study, Study):
         path = Path(study)
         study = load_study(path)
         study_text = path.read_text(encoding="utf-8")
     else:
         study_text = json.dumps(study.model_dump(mode="json"), indent=2)
+    if (executor or study.executor) == "ray":
+        from .ray_executor import run_study_ray
+
+        return run_study_ray(given, out, address=ray_address or os.environ.get("RAY_ADDRESS") or "local",
+                             workers=workers, force=force, progress=progress, batch_size=batch_size,
+                             max_rows=max_rows, backend_factory=backend_factory)
     s_hash = study_hash(study)
     plan = build_plan(study)
     if plan.empty:
@@ -242,7 +271,7 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
                 info = backend.info
                 model_infos[spec.id] = {"model": spec.model, "backend": info.backend, "model_id": info.model_id,
                                         "weights_sha256": info.weights_sha256, "dtype": info.dtype,
-                                        "device": info.device, "settings": spec.settings, **info.extra}
+                                        "device": info.device, "settings": redact(spec.settings), **info.extra}
                 store.write_manifest(_manifest(study, s_hash, plan, model_infos, len(store.done_keys()), previous))
                 for batch in _batches(_prefix_sort(sub), batch_size):
                     rows = _administer(backend, batch, spec, decoding, option_texts, report)

@@ -119,6 +119,7 @@ def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Itera
                                                 "prefix_chars": rp.prefix_chars,
                                                 "numeric_min": getattr(fmt, "min", None),
                                                 "numeric_max": getattr(fmt, "max", None),
+                                                "numeric_integer": bool(getattr(fmt, "integer", False)),
                                                 "response_type": fmt.type,
                                                 "max_tokens": _open_max_tokens(fmt),
                                             }

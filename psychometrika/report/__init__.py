@@ -1,5 +1,6 @@
 """Reports: the statistics of a run, computed once, and an offline Jupyter Book built from them.
 
+* :func:`load_run` — a run folder's response table, manifest and instruments (``pm.load_run``);
 * :func:`compute_statistics` — every statistic the report shows, as named tidy tables (one computation
   shared by ``psychometrika report`` and ``psychometrika reproduce``);
 * :func:`flatten_statistics` / :func:`diff_statistics` — one row per reported number, and the difference
@@ -17,6 +18,7 @@ from typing import Any
 
 _NAMES = {
     "compute_statistics": "psychometrika.report.statistics",
+    "load_run": "psychometrika.report.statistics",
     "flatten_statistics": "psychometrika.report.statistics",
     "diff_statistics": "psychometrika.report.statistics",
     "ReportStatistics": "psychometrika.report.statistics",

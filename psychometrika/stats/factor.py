@@ -456,7 +456,6 @@ class FactorResult(StatsResult):
 
 def _fa_core(r: np.ndarray, names: list[str], nfactors: int, fm: str, rotate: str,
              n_obs: float | None, np_obs: np.ndarray | None, warn_heywood: bool = True) -> dict[str, Any]:
-    p = r.shape[0]
     load, comms, values, _conv = _extract(r, nfactors, fm)
     e_values = sym_eigen(r, only_values=True)
     if nfactors > 1:

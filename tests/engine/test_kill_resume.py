@@ -15,23 +15,8 @@ import pytest
 
 import psychometrika as pm
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 DESIGN_COLUMNS = ["cell_key", "model", "instrument", "item", "persona", "instruction_id", "stem_id", "order_id",
                   "label_scheme", "seed", "repetition", "permutation", "prompt_hash", "status", "chosen_option"]
-
-
-def _study(tmp_path: Path, model_line: str, personas: int = 2) -> Path:
-    p = tmp_path / "study.yaml"
-    persona_items = ", ".join(f'{{id: p{i}, text: "You are person number {i}."}}' for i in range(personas))
-    p.write_text(f"""\
-id: killtest
-instruments: [{DATA / 'mini.yaml'}, {DATA / 'mini-sjt.yaml'}]
-models: [{model_line}]
-personas: {{include_none: true, items: [{persona_items}]}}
-paraphrases: {{instructions: all}}
-option_orders: [original, reversed]
-""")
-    return p
 
 
 def _cmd(study: Path, out: Path, batch: int) -> list[str]:
@@ -71,9 +56,9 @@ def _finish(cmd: list[str]) -> None:
     assert res.returncode == 0, res.stderr
 
 
-def test_kill_9_at_many_points_then_resume_equals_uninterrupted(tmp_path):
+def test_kill_9_at_many_points_then_resume_equals_uninterrupted(tmp_path, mini_study):
     """20+ kills at random moments (including during shard writes) with the dummy backend."""
-    study = _study(tmp_path, "{id: sim, backend: dummy, settings: {delay_s: 0.002}}", personas=8)
+    study = mini_study(tmp_path, "killtest", "{id: sim, backend: dummy, settings: {delay_s: 0.002}}", personas=8)
     ref = tmp_path / "ref"
     _finish(_cmd(study, ref, 4))
     expected = pm.read_run(ref)
@@ -95,10 +80,10 @@ def test_kill_9_at_many_points_then_resume_equals_uninterrupted(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_9_real_model_run_then_resume(tmp_path):
+def test_kill_9_real_model_run_then_resume(tmp_path, mini_study):
     """The same with the embedded SmolLM2: kill during the run, resume, compare with an uninterrupted run."""
     pytest.importorskip("torch")
-    study = _study(tmp_path, "{id: smol, backend: transformers, model: embedded}", 1)
+    study = mini_study(tmp_path, "killtest", "{id: smol, backend: transformers, model: embedded}", 1)
     ref = tmp_path / "ref"
     _finish(_cmd(study, ref, 8))
     out = tmp_path / "killed"

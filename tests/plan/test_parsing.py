@@ -90,3 +90,17 @@ def test_words_to_number():
 def test_refusal_detector():
     assert is_refusal("As an AI, I do not have personal preferences.")
     assert not is_refusal("I am a warm person and I like people.")
+
+
+def test_integer_answers_are_enforced_for_integer_formats():
+    from psychometrika.backends.base import GenerateResult
+    from psychometrika.engine.run import generate_row
+
+    row = {"n_options": 0, "response_type": "numeric", "numeric_min": 0, "numeric_max": 10}
+    half = GenerateResult("k", "I would send 2.5 coins.", 10, 5, 0.1)
+    whole = GenerateResult("k", "I would send 3 coins.", 10, 5, 0.1)
+    strict = generate_row({**row, "numeric_integer": True}, half)
+    assert strict["status"] == "unparseable" and strict["parsed_value"] == 2.5 and strict["chosen_value"] != 2.5
+    assert generate_row({**row, "numeric_integer": False}, half)["chosen_value"] == 2.5
+    ok = generate_row({**row, "numeric_integer": True}, whole)
+    assert ok["status"] == "ok" and ok["chosen_value"] == 3.0

@@ -78,7 +78,7 @@ def test_analysis_scripts_on_the_real_run(real_run):
         assert alpha_from_summary(b) == pytest.approx(round(alpha, 2), abs=0.0051)
     assert "=== report-mini (smollm2): 5 administrations x 8 items, 2 intended factors ===" in \
         outs["02_factor_structure.py"]
-    assert re.search(r"=== smollm2: \d+ paired administrations ===", outs["03_self_report_vs_behaviour.py"])
+    assert re.search(r"=== MTMM \(smollm2\): \d+ subjects ===", outs["03_self_report_vs_behaviour.py"])
     assert "--- report-mini E ---" in outs["04_effect_sizes.py"]
 
 
