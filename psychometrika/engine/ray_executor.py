@@ -53,9 +53,8 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from ..design.study import ModelSpec, Study, load_study, study_hash
+from ..design.study import ModelSpec, Study
 from ..errors import BackendError, PsychometrikaError, StudyError
-from ..plan.plan import build_plan
 from ..store.store import RunStore
 from . import run as _run
 from .run import BackendFactory, RunReport, default_backend_factory
@@ -358,22 +357,10 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     """
     ray = _import_ray()
     t0 = time.perf_counter()
-    if not isinstance(study, Study):
-        path = Path(study)
-        study = load_study(path)
-        study_text = path.read_text(encoding="utf-8")
-    else:
-        study_text = json.dumps(study.model_dump(mode="json"), indent=2)
+    study, study_text = _run.load_study_text(study)
     if min(prefetch, max_attempts, cpus_per_worker, write_rows) < 1 or flush_s <= 0:
         raise StudyError("prefetch, max_attempts, cpus_per_worker and write_rows must be at least 1, flush_s > 0")
-    s_hash = study_hash(study)
-    plan = build_plan(study)
-    if plan.empty:
-        raise StudyError("the study plan is empty (no items selected)", file=study.source)
-    store = RunStore.open(out, s_hash, study_text=study_text, force=force)
-    previous = store.read_manifest()
-    done_keys = store.done_keys()
-    todo = plan[~plan["cell_key"].isin(done_keys)]
+    s_hash, plan, store, previous, todo = _run.open_run(study, study_text, out, force)
     report = RayRunReport(Path(out), len(plan), len(plan) - len(todo), 0, 0, 0, 0.0)
     model_infos: dict[str, dict[str, Any]] = dict((previous or {}).get("models", {}))
     decoding = study.decoding.model_dump()

@@ -213,6 +213,30 @@ def _manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[str, d
     }
 
 
+def load_study_text(study: Study | str | Path) -> tuple[Study, str]:
+    """The study and the text stored with its run (the file's bytes, or the normalised model as JSON)."""
+    if isinstance(study, Study):
+        return study, json.dumps(study.model_dump(mode="json"), indent=2)
+    path = Path(study)
+    return load_study(path), path.read_text(encoding="utf-8")
+
+
+def open_run(study: Study, study_text: str, out: str | Path,
+             force: bool) -> tuple[str, pd.DataFrame, RunStore, dict[str, Any] | None, pd.DataFrame]:
+    """Plan the study and open its run folder: (study hash, plan, store, previous manifest, rows still to do).
+
+    Shared by the single-process engine and the Ray executor, so both resume the same folder the same way.
+    """
+    s_hash = study_hash(study)
+    plan = build_plan(study)
+    if plan.empty:
+        raise StudyError("the study plan is empty (no items selected)", file=study.source)
+    store = RunStore.open(out, s_hash, study_text=study_text, force=force)
+    previous = store.read_manifest()
+    todo = plan[~plan["cell_key"].isin(store.done_keys())]
+    return s_hash, plan, store, previous, todo
+
+
 def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False, progress: bool = True,
               backend_factory: BackendFactory | None = None, batch_size: int = 64,
               max_rows: int | None = None, executor: str | None = None, ray_address: str | None = None,
@@ -235,26 +259,14 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
     """
     t0 = time.perf_counter()
     given = study
-    if not isinstance(study, Study):
-        path = Path(study)
-        study = load_study(path)
-        study_text = path.read_text(encoding="utf-8")
-    else:
-        study_text = json.dumps(study.model_dump(mode="json"), indent=2)
+    study, study_text = load_study_text(study)
     if (executor or study.executor) == "ray":
         from .ray_executor import run_study_ray
 
         return run_study_ray(given, out, address=ray_address or os.environ.get("RAY_ADDRESS") or "local",
                              workers=workers, force=force, progress=progress, batch_size=batch_size,
                              max_rows=max_rows, backend_factory=backend_factory)
-    s_hash = study_hash(study)
-    plan = build_plan(study)
-    if plan.empty:
-        raise StudyError("the study plan is empty (no items selected)", file=study.source)
-    store = RunStore.open(out, s_hash, study_text=study_text, force=force)
-    previous = store.read_manifest()
-    done = store.done_keys()
-    todo = plan[~plan["cell_key"].isin(done)]
+    s_hash, plan, store, previous, todo = open_run(study, study_text, out, force)
     report = RunReport(Path(out), len(plan), len(plan) - len(todo), 0, 0, 0, 0.0)
     factory = backend_factory or default_backend_factory
     decoding = study.decoding.model_dump()
