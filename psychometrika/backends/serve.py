@@ -85,7 +85,7 @@ class ChatServer(ThreadingHTTPServer):
                 if getattr(be.tokenizer, "chat_template", None) else render_chat(be.tokenizer, msgs)
         ids = be._encode(prompt)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
-        temperature = float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0)
+        temperature = 1.0 if body.get("temperature") is None else float(body["temperature"])  # OpenAI default 1
         want_lp = bool(body.get("logprobs"))
         k = int(body.get("top_logprobs") or 0)
         if max_tokens < 1 or max_tokens > 4096 or k < 0 or k > 20:

