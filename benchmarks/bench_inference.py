@@ -1,4 +1,4 @@
-"""Four administration methods on the same prompts, side by side (see psychometrika.engine.bench).
+"""Four administration methods on the same prompts, side by side (see psychometrika.backends.bench).
 
     python benchmarks/bench_inference.py --device cpu
     python benchmarks/bench_inference.py --device cuda --model llama3-8b-random --items 44 --orders 24
@@ -6,7 +6,7 @@
 
 import sys
 
-from psychometrika.engine.bench import main
+from psychometrika.backends.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,12 +18,12 @@ import importlib
 from typing import Any
 
 from .errors import BackendError, DataError, InstrumentError, PsychometrikaError, StoreError, StudyError
-from .instruments import Instrument, list_instruments, load_instrument
 
 __version__ = "0.1.0"
 
 # name -> module that defines it (imported lazily)
 _LAZY_MODULES = {
+    "psychometrika.instruments": ("Instrument", "list_instruments", "load_instrument"),
     "psychometrika.scoring": ("CONDITION_COLUMNS", "RESPONDENT_COLUMNS", "expected_value", "item_scores", "reverse_key", "scale_scores",
                               "sjt_trait_scores", "to_wide", "behaviour_scores", "belief_behaviour", "belief_behaviour_pairs",
                               "lexicon_scores", "mtmm_long", "rate_texts", "text_trait_scores"),

@@ -5,7 +5,9 @@ the same table. Optional planted effects make it useful for testing statistics e
 
 * ``position_bias``: extra log-odds for the first *displayed* option (a primacy bias of known size);
 * ``delay_s``: sleep per request (to test progress bars and interruption);
-* ``fail_every``: every n-th request fails (to test that failures are never stored).
+* ``fail_every``: every n-th request fails (to test that failures are never stored);
+* ``junk_text`` / ``junk_every``: in generate mode, about one answer in ``junk_every`` (chosen by the prompt's
+  hash, so re-runs agree) is ``junk_text`` instead of a number (to test unparseable answers and escaping).
 
 It never stands in for a real model in tests that claim to test a real backend.
 """
@@ -28,7 +30,10 @@ class DummyBackend:
     name = "dummy"
 
     def __init__(self, model: str | None = None, *, delay_s: float = 0.0, position_bias: float = 0.0,
-                 fail_every: int = 0, seed: int = 0, scale: float = 1.0) -> None:
+                 fail_every: int = 0, seed: int = 0, scale: float = 1.0, junk_text: str = "",
+                 junk_every: int = 0) -> None:
+        self.junk_text = str(junk_text)
+        self.junk_every = int(junk_every)
         self.delay_s = float(delay_s)
         self.position_bias = float(position_bias)
         self.fail_every = int(fail_every)
@@ -71,6 +76,8 @@ class DummyBackend:
             err = self._fail()
             rng = self._rng(r.messages, f"{r.seed}:{r.temperature}")
             text = f"{int(rng.integers(1, 6))}"
+            if self.junk_every and int(rng.integers(self.junk_every)) == 0:
+                text = self.junk_text
             out.append(GenerateResult(r.key, text, self.count_tokens(r.messages), 1, self.delay_s, error=err))
         return out
 

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import threading
@@ -112,19 +113,40 @@ class TransformersBackend:
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         self.dtype = _DTYPES[dtype]
-        self.model, self.tokenizer = self._load(folder, gguf, trust_remote_code)
+        model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
+        self._attach(model_obj, tokenizer, max_length, model_id, weights_sha256(weights) if weights else "",
+                     folder if gguf is None else f"{folder}/{gguf}")
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",
+                   batch_size: int = 16, prefix_sharing: bool = True, min_prefix: int = 16,
+                   max_length: int | None = None) -> "TransformersBackend":
+        """A backend around an already loaded ``transformers`` model and tokenizer (benchmarks with random
+        weights of a real shape, models built in a notebook). Its dtype is the model's."""
+        import torch
+
+        self = cls.__new__(cls)
+        self._torch = torch
+        self.batch_size, self.prefix_sharing, self.min_prefix = int(batch_size), bool(prefix_sharing), int(min_prefix)
+        self.device, self.dequantize = device, False
+        self.dtype = str(next(model.parameters()).dtype).replace("torch.", "")
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._attach(model.eval(), tokenizer, max_length, model_id, "", "in-memory")
+        return self
+
+    def _attach(self, model: Any, tokenizer: Any, max_length: int | None, model_id: str, sha: str,
+                source: str) -> None:
+        self.model, self.tokenizer = model, tokenizer
         # transformers >= 5.2x renamed forward(past_key_values=) to forward(cache=)
-        self._cache_kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
-        self.max_length = max_length or int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
-        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
-        n_params = sum(p.numel() for p in self.model.parameters())
+        self._cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self.max_length = max_length or int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        n_params = sum(p.numel() for p in model.parameters())
         self.info = ModelInfo(
-            model_id=model_id, backend=self.name,
-            weights_sha256=weights_sha256(weights) if weights else "",
-            dtype=self.dtype, device=device,
-            extra={"n_parameters": int(n_params), "source": folder if gguf is None else f"{folder}/{gguf}",
-                   "chat_template": self.has_chat_template,
-                   "transformers": __import__("transformers").__version__, "torch": torch.__version__})
+            model_id=model_id, backend=self.name, weights_sha256=sha, dtype=self.dtype, device=self.device,
+            extra={"n_parameters": int(n_params), "source": source, "chat_template": self.has_chat_template,
+                   "transformers": __import__("transformers").__version__, "torch": self._torch.__version__})
 
     # ------------------------------------------------------------------ loading
     def _load(self, folder: str, gguf: str | None, trust_remote_code: bool) -> tuple[Any, Any]:
@@ -168,6 +190,13 @@ class TransformersBackend:
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _encode_many(self, texts: list[str]) -> dict[str, list[int]]:
+        """Token ids of many texts in one call of the (Rust, batched) tokenizer."""
+        unique = list(dict.fromkeys(texts))
+        if not unique:
+            return {}
+        return dict(zip(unique, (list(x) for x in self.tokenizer(unique, add_special_tokens=False)["input_ids"])))
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._encode(self.render(messages)))
 
@@ -175,10 +204,17 @@ class TransformersBackend:
     def score(self, requests: Sequence[ScoreRequest]) -> list[ScoreResult]:
         out: dict[str, ScoreResult] = {}
         encoded = []
-        for r in requests:
+        texts: dict[int, str] = {}
+        for i, r in enumerate(requests):
             try:
-                prompt, conts = encode_score_request(self._encode, self.render(r.messages), r.continuations,
-                                                     self.max_length)
+                texts[i] = self.render(r.messages)
+            except Exception as exc:  # a bad request fails alone
+                out[r.key] = ScoreResult(r.key, [], 0, 0.0, error=f"{type(exc).__name__}: {exc}")
+        ids = self._encode_many(list(texts.values()) + [c for r in requests for c in r.continuations])
+        for i, text in texts.items():
+            r = requests[i]
+            try:
+                prompt, conts = encode_score_request(ids.__getitem__, text, r.continuations, self.max_length)
                 encoded.append((r, prompt, conts))
             except Exception as exc:  # a bad request fails alone
                 out[r.key] = ScoreResult(r.key, [], 0, 0.0, error=f"{type(exc).__name__}: {exc}")
@@ -191,7 +227,8 @@ class TransformersBackend:
                 single.append((r, prompt + common, [c[-1:] for c in conts], len(common), len(prompt)))
             else:
                 multi.append((r, prompt, conts))
-        for chunk in _chunks(sorted(single, key=lambda e: len(e[1])), self.batch_size * 4):
+        # sorted by tokens: rows sharing a prefix are neighbours, so a chunk holds few, whole prefix groups
+        for chunk in _even_chunks(sorted(single, key=lambda e: e[1]), self.batch_size * 4):
             self._guard(chunk, out, self._score_single)
         for chunk in _chunks(multi, max(1, self.batch_size // 4)):
             self._guard([(r, p, c, 0, len(p)) for r, p, c in chunk], out,
@@ -231,74 +268,141 @@ class TransformersBackend:
             mask[i, :len(s)] = 1
         return ids.to(self.device), mask.to(self.device)
 
+    @contextlib.contextmanager
+    def _no_grad(self):
+        """``inference_mode``; on CUDA also keep PyTorch's attention off the cuDNN kernel, which builds an
+        execution plan for every new (batch, query, key) shape -- and length-bucketed batches are all new
+        shapes (measured on an H100: 3x slower forward passes than the flash / memory-efficient kernels)."""
+        torch = self._torch
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(torch.inference_mode())
+            if self.device.startswith("cuda"):
+                try:
+                    from torch.nn.attention import SDPBackend, sdpa_kernel
+                    stack.enter_context(sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
+                                                     SDPBackend.MATH]))
+                except ImportError:  # pragma: no cover - torch < 2.3
+                    pass
+            yield
+
     def _logprobs(self, seqs: list[list[int]]):
         torch = self._torch
         ids, mask = self._batch(seqs)
-        with torch.inference_mode():
+        with self._no_grad():
             logits = self.model(input_ids=ids, attention_mask=mask).logits
         return torch.log_softmax(logits.float(), dim=-1)
 
     def _score_single(self, chunk) -> list[list[float]]:
-        if self.prefix_sharing:
-            return self._score_shared(chunk)
-        return self._last_logprobs_rows(chunk)
+        """Scores of rows whose continuations differ only in their last token.
 
-    def _last_logprobs_rows(self, chunk) -> list[list[float]]:
-        res = []
-        for sub in _chunks(chunk, self.batch_size):
-            lp = self._logprobs([seq for _, seq, *_ in sub])
-            for i, (_, seq, conts, n_common, _) in enumerate(sub):
-                res.append(_row_scores(lp[i], seq, len(seq), conts, n_common))
-        return res
-
-    def _score_shared(self, chunk) -> list[list[float]]:
-        """Shared-prefix scoring: group prompts by their common token prefix, run each prefix once with
-        ``use_cache``, then run the suffixes of the group in right-padded batches on top of the prefix's KV
-        cache (expanded to the batch), keeping only the last real position's logits of each row."""
-        order = sorted(range(len(chunk)), key=lambda i: chunk[i][1][:chunk[i][4]])
+        With ``prefix_sharing`` the rows are grouped by their common token prefix (persona, instructions,
+        response scale); every group's prefix runs once, and the suffixes of *all* groups then run in
+        length-bucketed batches on top of their group's KV cache -- so a batch is full even when a group is
+        small (one option order of one persona is only ~44 items). Rows without a long shared prefix run
+        whole. Results equal unshared scoring up to float rounding.
+        """
+        rows = list(range(len(chunk)))
         results: dict[int, list[float]] = {}
-        for group, plen in _prefix_groups([chunk[i][1][:chunk[i][4]] for i in order], self.min_prefix):
-            rows = [order[g] for g in group]
-            if plen < self.min_prefix:
-                for i, lps in zip(rows, self._last_logprobs_rows([chunk[i] for i in rows])):
-                    results[i] = lps
-                continue
-            for i, lps in zip(rows, self._score_group([chunk[i] for i in rows], plen)):
-                results[i] = lps
-        return [results[i] for i in range(len(chunk))]
+        prefixes: list[list[int]] = []
+        group_of: dict[int, int] = {}
+        if self.prefix_sharing:
+            order = sorted(rows, key=lambda i: chunk[i][1][:chunk[i][4]])
+            for group, plen in _prefix_groups([chunk[i][1][:chunk[i][4]] for i in order], self.min_prefix):
+                if plen >= self.min_prefix:
+                    for g in group:
+                        group_of[order[g]] = len(prefixes)
+                    prefixes.append(chunk[order[group[0]]][1][:plen])
+        lone = [i for i in rows if i not in group_of]
+        if lone:
+            results.update(zip(lone, self._score_suffixes([chunk[i] for i in lone], [0] * len(lone), None)))
+        if group_of:
+            shared = sorted(group_of)
+            kv = self._prefix_cache(prefixes)
+            results.update(zip(shared, self._score_suffixes([chunk[i] for i in shared],
+                                                            [group_of[i] for i in shared], kv)))
+        return [results[i] for i in rows]
 
-    def _score_group(self, rows, plen: int) -> list[list[float]]:
+    def _prefix_cache(self, prefixes: list[list[int]]):
+        """KV cache of every prefix, right-padded to the longest: ``(layers, lengths)`` where ``layers`` is a
+        list of per-layer ``(keys, values)`` of shape ``[n_prefixes, heads, P, head_dim]``. Right padding keeps
+        every real position exactly as in an unpadded run (causal attention never looks ahead), and the padded
+        positions are masked when the suffixes attend to them."""
+        torch = self._torch
+        keys: list[list[Any]] = []
+        values: list[list[Any]] = []
+        for sub in _chunks(prefixes, self.batch_size):
+            ids, mask = self._batch(sub)
+            with self._no_grad():
+                out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
+            cache = getattr(out, "cache", None) or out.past_key_values
+            for li, layer in enumerate(cache.layers):
+                if li == len(keys):
+                    keys.append([])
+                    values.append([])
+                keys[li].append(layer.keys)
+                values[li].append(layer.values)
+        width = max(len(p) for p in prefixes)
+        layers = [(_cat_padded(torch, k, width), _cat_padded(torch, v, width)) for k, v in zip(keys, values)]
+        return layers, [len(p) for p in prefixes]
+
+    def _score_suffixes(self, chunk, groups: list[int], kv) -> list[list[float]]:
+        """Run the rows' suffixes (whole sequences when ``kv`` is None) in batches bucketed by length, each row
+        on top of its group's cached prefix, and read every option's log-prob from the last positions only
+        (``logits_to_keep``), gathered on the device in one step per batch."""
         torch = self._torch
         from transformers import DynamicCache
 
-        prefix = torch.tensor([rows[0][1][:plen]], dtype=torch.long, device=self.device)
-        with torch.inference_mode():
-            first = self.model(input_ids=prefix, use_cache=True)
-            pre = getattr(first, "cache", None) or first.past_key_values
-            layers = [(layer.keys, layer.values) for layer in pre.layers]
-            out: list[list[float]] = []
-            for sub in _chunks(rows, self.batch_size):
-                suffixes = [seq[plen:] for _, seq, *_ in sub]
-                b, width = len(sub), max(len(x) for x in suffixes)
-                # left padding: every row ends at the last column, so only the last k positions need logits
-                ids = torch.full((b, width), self.tokenizer.pad_token_id, dtype=torch.long)
-                mask = torch.zeros((b, plen + width), dtype=torch.long)
-                pos = torch.full((b, width), plen, dtype=torch.long)
-                mask[:, :plen] = 1
-                for i, x in enumerate(suffixes):
-                    ids[i, width - len(x):] = torch.tensor(x, dtype=torch.long)
-                    mask[i, plen + width - len(x):] = 1
-                    pos[i, width - len(x):] = torch.arange(plen, plen + len(x))
-                keep = 1 + max(n_common for *_, n_common, _ in sub)
-                cache = DynamicCache(ddp_cache_data=[(k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1))
-                                                     for k, v in layers], config=self.model.config)
+        layers, plens = kv if kv is not None else (None, None)
+        width_p = layers[0][0].shape[2] if layers else 0
+        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]) - (plens[groups[i]] if plens else 0))
+        res: dict[int, list[float]] = {}
+        for sub in _even_chunks(order, self.batch_size):
+            b = len(sub)
+            starts = [plens[groups[i]] if plens else 0 for i in sub]
+            suffixes = [chunk[i][1][s:] for i, s in zip(sub, starts)]
+            width = max(len(x) for x in suffixes)
+            # left padding: every row ends at the last column, so only the last k positions need logits
+            ids = torch.full((b, width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((b, width_p + width), dtype=torch.long)
+            pos = torch.zeros((b, width), dtype=torch.long)
+            for j, (x, s) in enumerate(zip(suffixes, starts)):
+                ids[j, width - len(x):] = torch.tensor(x, dtype=torch.long)
+                mask[j, :s] = 1
+                mask[j, width_p + width - len(x):] = 1
+                pos[j, width - len(x):] = torch.arange(s, s + len(x))
+            keep = 1 + max(chunk[i][3] for i in sub)
+            kwargs: dict[str, Any] = {}
+            if layers:
+                sel = [groups[i] for i in sub]
+                if len(set(sel)) == 1:  # one group: a view of its cache, no copy
+                    pick = lambda t: t[sel[0]:sel[0] + 1].expand(b, -1, -1, -1)  # noqa: E731
+                else:
+                    index = torch.tensor(sel, device=self.device)
+                    pick = lambda t: t.index_select(0, index)  # noqa: E731
+                cache = DynamicCache(config=self.model.config)
+                for li, (k, v) in enumerate(layers):
+                    cache.update(pick(k), pick(v), li)
+                kwargs = {"use_cache": True, self._cache_kw: cache}
+            with self._no_grad():
                 logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                    position_ids=pos.to(self.device), use_cache=True, **{self._cache_kw: cache},
-                                    logits_to_keep=keep).logits
-                for i, (_, seq, conts, n_common, _) in enumerate(sub):
-                    lp = torch.log_softmax(logits[i, keep - 1 - n_common:].float(), dim=-1)
-                    out.append(_row_scores(lp, seq[len(seq) - 1 - n_common:], n_common + 1, conts, n_common))
-        return out
+                                    position_ids=pos.to(self.device), logits_to_keep=keep, **kwargs).logits
+                lse = torch.logsumexp(logits.float(), dim=-1)  # [b, keep]
+                r_idx, p_idx, t_idx = [], [], []
+                for j, i in enumerate(sub):
+                    _, seq, conts, n_common, _ = chunk[i]
+                    for k in range(n_common):  # shared continuation tokens that end the sequence
+                        r_idx.append(j), p_idx.append(keep - 1 - n_common + k), t_idx.append(seq[len(seq) - n_common + k])
+                    for c in conts:
+                        r_idx.append(j), p_idx.append(keep - 1), t_idx.append(c[0])
+                r_t, p_t = torch.tensor(r_idx, device=self.device), torch.tensor(p_idx, device=self.device)
+                vals = (logits[r_t, p_t, torch.tensor(t_idx, device=self.device)].float() - lse[r_t, p_t]).tolist()
+            at = 0
+            for i in sub:
+                _, _, conts, n_common, _ = chunk[i]
+                shared = sum(vals[at:at + n_common])
+                res[i] = [shared + v for v in vals[at + n_common:at + n_common + len(conts)]]
+                at += n_common + len(conts)
+        return [res[i] for i in range(len(chunk))]
 
     def _score_multi(self, chunk) -> list[list[float]]:
         seqs, where = [], []
@@ -357,7 +461,7 @@ class TransformersBackend:
                     else:
                         torch.manual_seed(int(seed))
                         kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
-                    with torch.inference_mode():
+                    with self._no_grad():
                         gen = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                                                   **kwargs)
                     new = gen[:, width:].tolist()
@@ -396,12 +500,10 @@ def _is_oom(exc: BaseException) -> bool:
     return "OutOfMemoryError" in type(exc).__name__ or "out of memory" in str(exc).lower()
 
 
-def _row_scores(lp, seq: list[int], n: int, conts: list[list[int]], n_common: int) -> list[float]:
-    """Scores of single-token continuations after ``seq[:n]``, plus the log-prob of the ``n_common`` shared
-    continuation tokens that end ``seq[:n]``. ``lp[j]`` is the next-token distribution after ``seq[:j+1]``."""
-    last = lp[n - 1]
-    shared = sum(float(lp[n - 2 - k, seq[n - 1 - k]]) for k in range(n_common))
-    return [shared + float(last[c[0]]) for c in conts]
+def _cat_padded(torch, parts: list, width: int):
+    """Concatenate ``[n, heads, len, dim]`` tensors along the batch, right-padding ``len`` to ``width``."""
+    parts = [p if p.shape[2] == width else torch.nn.functional.pad(p, (0, 0, 0, width - p.shape[2])) for p in parts]
+    return parts[0] if len(parts) == 1 else torch.cat(parts, 0)
 
 
 def _lcp(a: list[int], b: list[int]) -> int:
@@ -413,29 +515,51 @@ def _lcp(a: list[int], b: list[int]) -> int:
 
 
 def _prefix_groups(seqs: list[list[int]], min_prefix: int) -> list[tuple[list[int], int]]:
-    """Split lexicographically sorted token sequences into runs sharing a long common prefix.
+    """Partition lexicographically sorted token sequences into runs that share a cached prefix.
 
-    Returns (indices, prefix length) pairs; the prefix always leaves at least one token of every row as
-    suffix. A run is cut where the next sequence's common prefix with the run drops below ``min_prefix`` or
-    below 3/4 of the run's prefix (a persona or instruction change).
+    Returns (indices, prefix length) pairs, prefix length 0 for a row that runs whole. The prefix always
+    leaves at least one token of every row as suffix. The partition maximises the tokens saved,
+    ``sum((n_g - 1) * prefix_g)``, over the splits of the LCP tree: a run whose rows diverge at ``L`` tokens is
+    either one group with prefix ``L`` or split where the common prefix is shortest, whichever saves more.
+    (Option orders of one study share the system prompt and the start of the instructions but not the response
+    scale: one group per order keeps the scale in the prefix, where one group for all would rerun it per item.)
     """
-    groups: list[tuple[list[int], int]] = []
-    cur: list[int] = []
-    plen = 0
-    for i, s in enumerate(seqs):
-        if not cur:
-            cur, plen = [i], len(s) - 1
+    n = len(seqs)
+    if n == 0:
+        return []
+    adj = [min(_lcp(seqs[i], seqs[i + 1]), len(seqs[i]) - 1, len(seqs[i + 1]) - 1) for i in range(n - 1)]
+    best: dict[tuple[int, int], tuple[int, list[tuple[int, int, int]]]] = {}
+    stack: list[tuple[int, int, bool]] = [(0, n, False)]
+    parts_of: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    while stack:  # post-order over the LCP tree, without recursion (deep trees are possible)
+        a, b, done = stack.pop()
+        if b - a == 1:
+            best[(a, b)] = (0, [(a, b, 0)])
             continue
-        l = min(_lcp(seqs[cur[0]], s), len(s) - 1)
-        if l >= min_prefix and (l >= 0.75 * plen or len(cur) == 1):
-            cur.append(i)
-            plen = min(plen, l)
+        low = min(adj[a:b - 1])
+        if not done:
+            cuts = [i + 1 for i in range(a, b - 1) if adj[i] == low]
+            parts = list(zip([a] + cuts, cuts + [b]))
+            parts_of[(a, b)] = parts
+            stack.append((a, b, True))
+            stack.extend((x, y, False) for x, y in parts)
+            continue
+        split_value = sum(best[p][0] for p in parts_of[(a, b)])
+        own = (b - a - 1) * low
+        if low >= min_prefix and own >= split_value:
+            best[(a, b)] = (own, [(a, b, low)])
         else:
-            groups.append((cur, plen if len(cur) > 1 else 0))
-            cur, plen = [i], len(s) - 1
-    if cur:
-        groups.append((cur, plen if len(cur) > 1 else 0))
-    return groups
+            best[(a, b)] = (split_value, [g for p in parts_of[(a, b)] for g in best[p][1]])
+    return [(list(range(a, b)), plen) for a, b, plen in best[(0, n)][1]]
+
+
+def _even_chunks(seq: list, n: int) -> list[list]:
+    """``seq`` in the fewest chunks of at most ``n`` items, of nearly equal sizes (no small tail chunk)."""
+    if not seq:
+        return []
+    k = -(-len(seq) // n)
+    size = -(-len(seq) // k)
+    return [seq[i:i + size] for i in range(0, len(seq), size)]
 
 
 def _chunks(seq: list, n: int):

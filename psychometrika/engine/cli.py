@@ -105,11 +105,11 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
 def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
           model: str = typer.Option("smollm2", "--model", help="smollm2 (embedded) or llama3-8b-random."),
           items: int = typer.Option(22, "--items", min=1, help="Items per option order."),
-          orders: int = typer.Option(4, "--orders", min=1, help="Option orders (cyclic shifts)."),
+          orders: int = typer.Option(4, "--orders", min=1, help="Option orders (distinct permutations of the scale)."),
           batch_size: int = typer.Option(16, "--batch-size", min=1),
           json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON.")) -> None:
     """Benchmark per-item generation, batched generation, batched and shared-prefix option scoring."""
-    from .bench import main as bench_main
+    from ..backends.bench import main as bench_main
 
     argv = ["--device", device, "--model", model, "--items", str(items), "--orders", str(orders),
             "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else [])

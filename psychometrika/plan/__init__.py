@@ -1,6 +1,21 @@
-"""Stage 3 — the prompt plan: rendered prompts for every cell of the study design."""
+"""Stage 3 — the prompt plan: rendered prompts for every cell of the study design.
 
-from .plan import build_plan, plan_summary, prompt_hash
-from .prompts import labels_for, options_block, render
+Names are imported on first use, so that :mod:`psychometrika.plan.parsing` (the answer parser, which needs
+nothing but the standard library) can be used without the design and instrument stages.
+"""
 
-__all__ = ["build_plan", "labels_for", "options_block", "plan_summary", "prompt_hash", "render"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_NAMES = {"build_plan": "plan", "plan_summary": "plan", "prompt_hash": "plan",
+          "labels_for": "prompts", "options_block": "prompts", "render": "prompts"}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

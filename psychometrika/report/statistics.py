@@ -41,7 +41,7 @@ from ..errors import PsychometrikaError
 from ..instruments.schema import Instrument
 from .errors import ReportError
 
-SECTIONS = ("study", "quality", "reliability", "factor", "behaviour", "effects", "gstudy")
+SECTIONS = ("study", "quality", "reliability", "factor", "behaviour", "effects", "gstudy", "comparability")
 
 #: respondent columns (``psychometrika.scoring.RESPONDENT_COLUMNS``)
 RESPONDENT = ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed", "repetition")
@@ -362,7 +362,7 @@ def _compute(run_dir: str | Path, sections: Sequence[str], say: Progress) -> Rep
     ctx = _Ctx(responses, manifest, instruments, stats)
     stats.seconds["load"] = time.perf_counter() - t0
     steps = {"study": _study, "quality": _quality, "reliability": _reliability, "factor": _factor,
-             "behaviour": _behaviour, "effects": _effects, "gstudy": _gstudy}
+             "behaviour": _behaviour, "effects": _effects, "gstudy": _gstudy, "comparability": _comparability}
     for name in SECTIONS:
         if name not in sections:
             continue
@@ -446,6 +446,14 @@ def _quality(ctx: _Ctx) -> None:
     rates = tab.div(n, axis=0).add_suffix("_rate")
     out = pd.concat([n.rename("n"), tab, rates], axis=1).reset_index()
     st.add("status_rates", out, "quality", ids=keys)
+    if "raw_text" in df.columns:  # what the model said when its answer was not scored (shown escaped)
+        bad = df[df["status"].isin(["refused", "unparseable"]) & df["raw_text"].fillna("").astype(str).ne("")]
+        if len(bad):
+            ex = bad.sort_values(["model", "instrument", "item", "cell_key"], kind="stable") \
+                .groupby(["model", "instrument", "status"], sort=True).head(5)
+            ex = ex[["model", "persona", "instrument", "item", "status", "raw_text"]].copy()
+            ex["raw_text"] = ex["raw_text"].astype(str).map(lambda t: t if len(t) <= 300 else t[:299] + "…")
+            st.add("unscored_answers", ex, "quality", "meta", ids=list(ex.columns))
     ok = df[(df["status"] == "ok") & (df["chosen_position"] >= 0) & (df["n_options"] > 0)]
     if len(ok):
         pc = ok.groupby(["model", "instrument", "n_options", "chosen_position"]).size().rename("n").reset_index()
@@ -928,6 +936,162 @@ def _gstudy(ctx: _Ctx) -> None:
     else:
         st.note("gstudy", "No scale was administered under two or more levels of a facet besides its items, so "
                           "there are no variance components to estimate.")
+
+
+# ============================================================================================ 07 comparability
+#: grouping columns tried for measurement invariance, in order
+INVARIANCE_GROUPS = ("model", "persona", "order_id", "instruction_id")
+#: grouping columns (prompt conditions) tested for differential item functioning
+DIF_GROUPS = ("order_id", "instruction_id")
+
+
+def _comparability(ctx: _Ctx) -> None:
+    """Invariance across models / personas / conditions, DIF across option orders and paraphrases, response
+    styles, and the D-study plan for the next run."""
+    st = ctx.stats
+    long = ctx.item_long.dropna(subset=["score"])
+    long = long[long["instrument"].isin(ctx.likert_ids)]
+    inv_rows, part_rows = [], []
+    invariance = _api("invariance")
+    for (iid, scale), sub in long.groupby(["instrument", "scale"], sort=True):
+        wide = _wide(sub, ctx.resp_cols, "score").dropna()
+        items = _ordered_items(ctx.instruments[iid], wide.columns)
+        k = len(items)
+        ctxt = f"{iid} {scale}"
+        if k < 3:
+            continue
+        frame = wide[items].reset_index()
+        group = next((g for g in INVARIANCE_GROUPS if g in frame and frame[g].nunique() > 1
+                      and frame.groupby(g).size().min() >= k + 2), None)
+        if group is None:
+            st.note("comparability", f"{ctxt}: no grouping (model, persona, option order, instructions) has two or "
+                                     f"more groups with at least {k + 2} complete respondents each — "
+                                     "measurement invariance not tested.")
+            continue
+        names = {it: f"v{j + 1}" for j, it in enumerate(items)}  # lavaan-safe names
+        data = frame[[group, *items]].rename(columns=names)
+        model = "F =~ " + " + ".join(names.values())
+        res = _call(st, "comparability", f"{ctxt}: invariance by {group}",
+                    lambda: invariance(model, data, group, partial=3))
+        if res is None:
+            continue
+        back = {v: k_ for k_, v in names.items()}
+        t = res.table.copy()
+        t.insert(0, "groups", len(res.groups))
+        t.insert(0, "group_by", group)
+        t.insert(0, "scale", scale)
+        t.insert(0, "instrument", iid)
+        inv_rows.append(t.drop(columns=["group_equal"]))
+        st.note("comparability", f"{ctxt} by {group}: highest invariance level that holds: "
+                                 f"{res.highest or 'none (the configural model did not converge)'}.")
+        for _, r in res.partial.head(3).iterrows():
+            par = str(r["parameter"])
+            var = par.split("=~")[1] if "=~" in par else par.split("~")[0]
+            part_rows.append({"instrument": iid, "scale": scale, "group_by": group, "level": r["level"],
+                              "item": back.get(var, var), "parameter": r["parameter"],
+                              "chisq_drop": r["chisq_drop"], "delta_cfi": r["delta_cfi"]})
+    if inv_rows:
+        inv = pd.concat(inv_rows, ignore_index=True)
+        inv["holds"] = inv["holds"].astype(bool)
+        st.add("invariance", inv, "comparability", ids=["instrument", "scale", "group_by", "level"])
+    if part_rows:
+        st.add("invariance_partial", pd.DataFrame(part_rows), "comparability",
+               ids=["instrument", "scale", "group_by", "level", "item", "parameter"])
+    _dif_tables(ctx)
+    _style_tables(ctx)
+    _d_plan(ctx)
+
+
+def _dif_tables(ctx: _Ctx) -> None:
+    from ..scoring import item_scores
+
+    st = ctx.stats
+    dif = _api("dif")
+    lik = ctx.responses[ctx.responses["instrument"].isin(ctx.likert_ids)]
+    if not len(lik):
+        return
+    chosen = item_scores(lik, {i: ctx.instruments[i] for i in ctx.likert_ids}, source="chosen")
+    chosen = chosen.dropna(subset=["score"])
+    rows = []
+    for (iid, scale, model), sub in chosen.groupby(["instrument", "scale", "model"], sort=True):
+        wide = _wide(sub, ctx.resp_cols, "score").dropna()
+        if wide.shape[1] < 2:
+            continue
+        frame = wide.reset_index()
+        for group in DIF_GROUPS:
+            if group not in frame or frame[group].nunique() < 2 or frame.groupby(group).size().min() < 4:
+                continue
+            items = list(wide.columns)
+            res = _call(st, "comparability", f"{iid} {scale} ({model}): DIF by {group}",
+                        lambda: dif(frame[[group, *items]], group=group, p_adjust="holm"))
+            if res is None:
+                continue
+            out = _as_frame(res)
+            out = out.reset_index(drop=True) if "item" in out.columns else \
+                out.rename_axis("item").reset_index()
+            out.insert(0, "group_by", group)
+            out.insert(0, "model", model)
+            out.insert(0, "scale", scale)
+            out.insert(0, "instrument", iid)
+            rows.append(out)
+    if rows:
+        d = pd.concat(rows, ignore_index=True)
+        keep = [c for c in ("instrument", "scale", "model", "group_by", "item", "n", "chi2_total", "df_total",
+                            "p_total", "delta_r2_total", "beta_group", "class", "flag") if c in d.columns]
+        d = d[keep]
+        if "flag" in d:
+            d["flag"] = d["flag"].astype(bool)
+        st.add("dif", d, "comparability", ids=["instrument", "scale", "model", "group_by", "item", "class"])
+    else:
+        st.note("comparability", "No scale was administered under two or more option orders or instruction "
+                                 "paraphrases with at least 4 respondents each, so DIF was not tested.")
+
+
+def _style_tables(ctx: _Ctx) -> None:
+    st = ctx.stats
+    lik = ctx.responses[ctx.responses["instrument"].isin(ctx.likert_ids)]
+    if not len(lik):
+        return
+    styles = _call(st, "comparability", "response styles",
+                   lambda: _api("response_styles")(lik, source="chosen", by=ctx.resp_cols))
+    if styles is None or not len(styles):
+        return
+    styles = styles.reset_index()
+    cols = [c for c in ("acquiescence", "acquiescence_all", "ers", "mrs", "ers_prob", "mrs_prob") if c in styles]
+    keys = [c for c in ("model", "persona") if c in styles]
+    summ = styles.groupby(keys, sort=True)[cols].mean().reset_index()
+    summ.insert(len(keys), "respondents", styles.groupby(keys, sort=True).size().to_numpy())
+    st.add("response_styles", summ, "comparability", ids=keys)
+
+
+def _d_plan(ctx: _Ctx) -> None:
+    st = ctx.stats
+    g_study, plan = _api("g_study"), _api("d_study_plan")
+    long = ctx.item_long.dropna(subset=["score"])
+    rows = []
+    for (iid, scale, model), sub in long.groupby(["instrument", "scale", "model"], sort=True):
+        facets = tuple(f for f in GFACETS if f in sub and sub[f].nunique() > 1)
+        design = [f for f in facets if f not in ("item", "persona")]
+        if "item" not in facets or "persona" not in facets or not design:
+            continue
+        ctxt = f"{iid} {scale} ({model})"
+        g = _call(st, "comparability", f"{ctxt}: G study", lambda: g_study(sub[[*facets, "score"]], value="score",
+                                                                             facets=facets, object="persona"))
+        if g is None:
+            continue
+        p = _call(st, "comparability", f"{ctxt}: D-study plan", lambda: plan(g, target_g=0.80, facets=design))
+        if p is None:
+            continue
+        p = p[p["varied"] == ("all" if len(design) > 1 else design[0])]
+        for _, r in p.iterrows():
+            rows.append({"instrument": iid, "scale": scale, "model": model, "g_now": g.g_coefficient,
+                         **{f"n_{f}": int(r[f]) for f in design}, "administrations": int(r["administrations"]),
+                         "g_planned": r["g_coefficient"], "reached": bool(r["reached"])})
+    if rows:
+        st.add("d_study_plan", pd.DataFrame(rows), "comparability", ids=["instrument", "scale", "model"])
+    else:
+        st.note("comparability", "A D-study plan needs personas (the object of measurement here) and at least one "
+                                 "varied prompt facet (option order, instructions, seed).")
 
 
 # ============================================================================================ flatten / diff

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -160,7 +160,7 @@ class _Group:
 
 
 def _build_table(terms: list[ModelTerm], ov: list[str], lv: list[str], n_groups: int,
-                 std_lv: bool) -> list[_Par]:
+                 std_lv: bool, group_equal: Sequence[str] = (), group_partial: Sequence[str] = ()) -> list[_Par]:
     table: list[_Par] = []
     ovi = {v: k for k, v in enumerate(ov)}
     lvi = {v: k for k, v in enumerate(lv)}
@@ -212,6 +212,7 @@ def _build_table(terms: list[ModelTerm], ov: list[str], lv: list[str], n_groups:
             for f in lv:
                 rows.append(_Par(f, "~1", "", g, False, False, 0.0, mat="alpha", i=lvi[f]))
         table.extend(rows)
+    _equal_across_groups(table, n_groups, group_equal, group_partial)
     # free-parameter indices: equal labels share one parameter (also across groups)
     by_label: dict[str, int] = {}
     k = 0
@@ -229,15 +230,61 @@ def _build_table(terms: list[ModelTerm], ov: list[str], lv: list[str], n_groups:
     return table
 
 
+#: lavaan's ``group.equal`` names supported, and which rows of the parameter table each one ties
+GROUP_EQUAL = {"loadings": lambda r: r.mat == "L",
+               "intercepts": lambda r: r.mat == "nu",
+               "residuals": lambda r: r.mat == "T" and r.i == r.j,
+               "residual.covariances": lambda r: r.mat == "T" and r.i != r.j,
+               "lv.variances": lambda r: r.mat == "P" and r.i == r.j,
+               "lv.covariances": lambda r: r.mat == "P" and r.i != r.j,
+               "means": lambda r: r.mat == "alpha"}
+
+
+def _pkey(r: _Par) -> str:
+    return f"{r.lhs}{r.op}{r.rhs}"
+
+
+def _equal_across_groups(table: list[_Par], n_groups: int, group_equal: Sequence[str],
+                         group_partial: Sequence[str]) -> None:
+    """lavaan's ``group.equal`` / ``group.partial``: tie each free parameter of the named kinds to the same
+    parameter in group 1 (a shared label), except those listed in ``group_partial`` (``"x3~1"``,
+    ``"visual=~x2"``). With equal intercepts the latent means are free from group 2 on (lavaan's default)."""
+    unknown = [g for g in group_equal if g not in GROUP_EQUAL]
+    if unknown:
+        raise DataError(f"group_equal {unknown} not supported; choose from {sorted(GROUP_EQUAL)}")
+    if group_equal and n_groups < 2:
+        raise DataError("group_equal needs a multi-group model (group=...)")
+    keys = {_pkey(r) for r in table}
+    partial = {re.sub(r"\s+", "", x) for x in group_partial}
+    bad = sorted(partial - keys)
+    if bad:
+        raise DataError(f"group_partial names parameter(s) not in the model: {bad}",
+                        hint="write them as in lavaan's parameter table, e.g. 'x3~1' or 'visual=~x2'")
+    for r in table:
+        if not r.free or r.label or _pkey(r) in partial:
+            continue
+        if any(GROUP_EQUAL[k](r) for k in group_equal):
+            r.label = f".eq.{_pkey(r)}"
+    if "intercepts" in group_equal and "means" not in group_equal:
+        for r in table:
+            if r.mat == "alpha" and r.group > 1:
+                r.free, r.value = True, float("nan")
+
+
 # ============================================================================ model algebra
 class _Model:
     def __init__(self, table: list[_Par], ov: list[str], lv: list[str], groups: list[_Group]):
         self.table, self.ov, self.lv, self.groups = table, ov, lv, groups
         self.p, self.m = len(ov), len(lv)
         self.cov_rows = [r for r in table if r.mat in ("L", "P", "T")]
+        self.mean_rows = [r for r in table if r.mat in ("nu", "alpha")]
         self.n_free = 1 + max((r.index for r in table if r.free), default=-1)
-        cov_idx = sorted({r.index for r in self.cov_rows if r.free})
-        self.cov_free = cov_idx                       # indices optimised (means are saturated)
+        # Means are saturated (each group's intercepts free, latent means 0) unless intercepts are tied across
+        # groups or latent means are free: then the mean structure mu = nu + Lambda alpha is fitted too.
+        self.structured = any(r.mat == "alpha" and r.free for r in table) or \
+            any(r.mat == "nu" and r.free and r.label for r in table)
+        rows = self.cov_rows + (self.mean_rows if self.structured else [])
+        self.cov_free = sorted({r.index for r in rows if r.free})   # indices optimised
         self.N = sum(g.n for g in groups)
 
     def matrices(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,31 +303,84 @@ class _Model:
                 T[r.i, r.j] = T[r.j, r.i] = v
         return L, P, T
 
+    def mu(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """Model-implied means ``nu + Lambda alpha`` of group ``g``."""
+        nu, alpha = np.zeros(self.p), np.zeros(self.m)
+        for r in self.mean_rows:
+            if r.group == g:
+                v = theta[r.index] if r.free else r.value
+                if r.mat == "nu":
+                    nu[r.i] = v
+                else:
+                    alpha[r.i] = v
+        L, _, _ = self.matrices(theta, g)
+        return nu + L @ alpha
+
+    def dmu(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """Derivatives dmu/dtheta_k for the optimised parameters (array k x p)."""
+        L, _, _ = self.matrices(theta, g)
+        alpha = np.zeros(self.m)
+        for r in self.mean_rows:
+            if r.group == g and r.mat == "alpha":
+                alpha[r.i] = theta[r.index] if r.free else r.value
+        out = np.zeros((len(self.cov_free), self.p))
+        pos = {k: a for a, k in enumerate(self.cov_free)}
+        for r in self.table:
+            if r.group != g or not r.free or r.index not in pos:
+                continue
+            if r.mat == "nu":
+                out[pos[r.index], r.i] += 1.0
+            elif r.mat == "alpha":
+                out[pos[r.index]] += L[:, r.i]
+            elif r.mat == "L":
+                out[pos[r.index], r.i] += alpha[r.j]
+        return out
+
     def sigma(self, theta: np.ndarray, g: int) -> np.ndarray:
         L, P, T = self.matrices(theta, g)
         return L @ P @ L.T + T
 
+    def _cov_index(self, g: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(position in the optimised vector, i, j) of the free covariance-structure rows of group ``g``."""
+        cache = self.__dict__.setdefault("_cov_index_cache", {})
+        if g not in cache:
+            pos = {k: a for a, k in enumerate(self.cov_free)}
+            out = {}
+            for mat in ("L", "P", "T"):
+                rows = [r for r in self.cov_rows if r.group == g and r.free and r.mat == mat]
+                out[mat] = tuple(np.array(v, dtype=int) for v in
+                                 ([pos[r.index] for r in rows], [r.i for r in rows], [r.j for r in rows]))
+            cache[g] = out
+        return cache[g]
+
     def dsigma(self, theta: np.ndarray, g: int) -> np.ndarray:
-        """Derivatives dSigma/dtheta_k for the covariance parameters (array k x p x p)."""
+        """Derivatives dSigma/dtheta_k for the optimised parameters (array k x p x p)."""
         L, P, _ = self.matrices(theta, g)
         out = np.zeros((len(self.cov_free), self.p, self.p))
-        pos = {k: a for a, k in enumerate(self.cov_free)}
-        for r in self.cov_rows:
-            if r.group != g or not r.free:
-                continue
-            D = np.zeros((self.p, self.p))
-            if r.mat == "L":
-                v = np.outer(np.eye(self.p)[r.i], P[r.j] @ L.T)
-                D = v + v.T
-            elif r.mat == "P":
-                D = np.outer(L[:, r.i], L[:, r.j])
-                if r.i != r.j:
-                    D = D + D.T
-            else:
-                D[r.i, r.j] = 1.0
-                D[r.j, r.i] = 1.0
-            out[pos[r.index]] += D
+        idx = self._cov_index(g)
+        k, i, j = idx["L"]            # d(L P L')/dL_ij = e_i (P L')_j + its transpose
+        if k.size:
+            V = (P @ L.T)[j]
+            np.add.at(out, (k, i), V)
+            np.add.at(out, (k, slice(None), i), V)
+        k, i, j = idx["P"]            # d/dP_ij = L_.i L_.j' (+ transpose off the diagonal)
+        if k.size:
+            D = np.einsum("ni,nj->nij", L[:, i].T, L[:, j].T)
+            off = i != j
+            D[off] += D[off].transpose(0, 2, 1)
+            np.add.at(out, k, D)
+        k, i, j = idx["T"]            # d/dTheta_ij = 1 at (i, j) and (j, i)
+        if k.size:
+            np.add.at(out, (k, i, j), 1.0)
+            off = i != j
+            np.add.at(out, (k[off], j[off], i[off]), 1.0)
         return out
+
+    def mean_discrepancy(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """``m_g - mu_g`` (zeros with saturated means)."""
+        if not self.structured:
+            return np.zeros(self.p)
+        return self.groups[g - 1].mean - self.mu(theta, g)
 
     def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """lavaan's F_ML summed over groups with weights n_g/N (twice ``fmin``), gradient and
@@ -300,11 +400,25 @@ class _Model:
             w = grp.n / self.N
             F += w * (logdet + np.trace(grp.S @ Si) - grp.logdetS - self.p)
             dS = self.dsigma(theta, gi)
-            A = np.einsum("ij,kjl->kil", Si, dS)                  # Sigma^-1 dSigma_k
+            A = Si @ dS                                           # Sigma^-1 dSigma_k (batched BLAS)
             G = Si @ (Sig - grp.S) @ Si
-            grad += w * np.einsum("ij,kji->k", G, dS)
-            H += w * np.einsum("kij,lji->kl", A, A)
+            if self.structured:                                   # + (m - mu)' Sigma^-1 (m - mu)
+                d = self.mean_discrepancy(theta, gi)
+                sd = Si @ d
+                F += w * float(d @ sd)
+                G = G - np.outer(sd, sd)
+                dM = self.dmu(theta, gi)
+                grad += w * (-2.0 * dM @ sd)
+                H += w * 2.0 * dM @ Si @ dM.T
+            grad += w * (dS.reshape(len(dS), -1) @ G.T.ravel())    # tr(G dSigma_k)
+            H += w * _tr_pairs(A)
         return F, grad, H
+
+
+def _tr_pairs(A: np.ndarray) -> np.ndarray:
+    """``out[k, l] = tr(A_k A_l)`` for a stack of square matrices, as one matrix product."""
+    k = len(A)
+    return A.reshape(k, -1) @ A.transpose(0, 2, 1).reshape(k, -1).T
 
 
 def _start_values(model: _Model) -> np.ndarray:
@@ -371,7 +485,8 @@ def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 100) -> tuple[np.nda
             if np.isfinite(F_new) and F_new <= F + 1e-14:
                 break
             t /= 2
-        else:
+        else:  # no step lowers F: at the optimum up to rounding when the gradient is already tiny
+            converged = bool(np.max(np.abs(g)) < 1e-7)
             break
         done = abs(F - F_new) < 1e-15 and np.max(np.abs(g_new)) < 1e-8
         theta, F, g, H = new, F_new, g_new, H_new
@@ -439,8 +554,11 @@ class CFAResult(StatsResult):
             Sig = m.sigma(self.theta, gi)
             Si = np.linalg.inv(Sig)
             dS = m.dsigma(self.theta, gi)
-            A = np.einsum("ij,kjl->kil", Si, dS)
-            info[np.ix_(pos, pos)] += 0.5 * grp.n * np.einsum("kij,lji->kl", A, A)
+            info[np.ix_(pos, pos)] += 0.5 * grp.n * _tr_pairs(Si @ dS)
+            if m.structured:      # mean structure: information n_g dmu' Sigma^-1 dmu
+                dM = m.dmu(self.theta, gi)
+                info[np.ix_(pos, pos)] += grp.n * dM @ Si @ dM.T
+                continue
             for r in m.table:     # saturated intercepts: information n_g Sigma^-1
                 if r.group == gi and r.mat == "nu" and r.free:
                     for r2 in m.table:
@@ -588,17 +706,18 @@ class CFAResult(StatsResult):
             Sig = m.sigma(self.theta, gi)
             Si = np.linalg.inv(Sig)
             _, ld = np.linalg.slogdet(Sig)
-            logl += -g.n / 2 * (p * math.log(2 * math.pi) + ld + np.trace(g.S @ Si))
+            dm = m.mean_discrepancy(self.theta, gi)
+            logl += -g.n / 2 * (p * math.log(2 * math.pi) + ld + np.trace(g.S @ Si) + float(dm @ Si @ dm))
             ulogl += -g.n / 2 * (p * math.log(2 * math.pi) + g.logdetS + p)
             sd_s = np.sqrt(np.diag(g.S))
             res = (g.S - Sig) / np.outer(sd_s, sd_s)        # Bentler: scaled by the sample SDs
             lower = res[np.tril_indices(p)]
-            ss = float(np.sum(lower ** 2))
-            count = len(lower) + (p if meanstructure else 0)     # mean residuals are 0 (saturated)
+            ss = float(np.sum(lower ** 2)) + float(np.sum((dm / sd_s) ** 2))
+            count = len(lower) + (p if meanstructure else 0)     # mean residuals (0 when saturated)
             srmr += g.n / N * math.sqrt(ss / count)
             # GFI with ML weights (lavaan): W = Sigma^-1 (model-implied); means enter with weight 1
             A = Si @ g.S
-            t1 = 0.5 * np.trace((A - np.eye(p)) @ (A - np.eye(p)))
+            t1 = 0.5 * np.trace((A - np.eye(p)) @ (A - np.eye(p))) + float(dm @ Si @ dm)
             t2 = 0.5 * np.trace(A @ A) + (float(g.mean @ Si @ g.mean) if meanstructure else 0.0)
             gfi_groups.append((g.n, 1 - t1 / t2))
         gfi = sum(n * v for n, v in gfi_groups) / N
@@ -722,7 +841,8 @@ def _ml_cov(x: np.ndarray) -> np.ndarray:
 
 
 def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None, n_obs: int | None = None,
-        group: str | None = None, std_lv: bool = False, estimator: str = "ML") -> CFAResult:
+        group: str | None = None, group_equal: Sequence[str] = (), group_partial: Sequence[str] = (),
+        std_lv: bool = False, estimator: str = "ML") -> CFAResult:
     """Confirmatory factor analysis equal to ``lavaan::cfa`` with its defaults.
 
     Parameters
@@ -736,6 +856,12 @@ def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None,
     group : column of ``data`` defining groups: a configural multi-group model (same pattern,
         all parameters free per group, observed intercepts estimated; equal labels are equal
         across groups). Group order is order of first appearance, as in lavaan.
+    group_equal : lavaan's ``group.equal``: parameter kinds held equal across groups -- ``"loadings"``
+        (metric invariance), ``+ "intercepts"`` (scalar; latent means are then free from group 2 on),
+        ``+ "residuals"`` (strict), also ``"residual.covariances"``, ``"lv.variances"``, ``"lv.covariances"``,
+        ``"means"``. See :func:`psychometrika.stats.invariance` for the whole sequence.
+    group_partial : lavaan's ``group.partial``: parameters exempt from ``group_equal`` (``"x3~1"``,
+        ``"visual=~x2"``), for partial invariance.
     std_lv : identify factors by unit variances instead of marker loadings (``std.lv = TRUE``).
     estimator : only ``"ML"``.
 
@@ -829,7 +955,11 @@ def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None,
         zero = [ov[i] for i in np.where(np.diag(g.S) <= 0)[0]]
         if zero:
             raise DataError(f"variable(s) {zero} have no variance")
-    table = _build_table(terms, ov, lv, len(groups), std_lv)
+    if isinstance(group_equal, str):
+        group_equal = [group_equal]
+    if isinstance(group_partial, str):
+        group_partial = [group_partial]
+    table = _build_table(terms, ov, lv, len(groups), std_lv, group_equal, group_partial)
     mdl = _Model(table, ov, lv, groups)
     theta0 = _start_values(mdl)
     theta, converged, it = _fit(mdl, theta0)

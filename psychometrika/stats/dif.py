@@ -77,6 +77,77 @@ def _negll_grad(par: np.ndarray, y: np.ndarray, X: np.ndarray, K: int) -> tuple[
     return -float(np.sum(np.log(py))), -g_free
 
 
+def _newton_polr(y: np.ndarray, X: np.ndarray, K: int, a: np.ndarray, b: np.ndarray,
+                 max_iter: int = 100) -> np.ndarray | None:
+    """Newton-Raphson with the exact Hessian of the cumulative-logit log-likelihood in (alpha, beta); steps
+    are halved until the cut points stay ordered and the likelihood does not fall. Returns the parameters in
+    :func:`_negll_grad`'s parametrisation (alpha_1, log increments, beta), or None if it does not converge."""
+    n, q = y.size, X.shape[1]
+    rows = np.arange(n)
+    up, lo = y < K - 1, y > 0
+
+    def parts(a, b):
+        eta = X @ b if q else np.zeros(n)
+        z = a[None, :] - eta[:, None]
+        F, f = expit(z), expit(z) * expit(-z)
+        d = f * (1 - 2 * F)                                   # f'
+        pad = lambda m: np.hstack([np.zeros((n, 1)), m, np.zeros((n, 1))])  # noqa: E731
+        fu, fl = pad(f)[rows, y + 1], pad(f)[rows, y]
+        du, dl = pad(d)[rows, y + 1], pad(d)[rows, y]
+        P = _cum_probs(a, eta)[rows, y]
+        return fu, fl, du, dl, P
+
+    def nll(a, b):
+        eta = X @ b if q else np.zeros(n)
+        return -float(np.sum(np.log(_cum_probs(a, eta)[rows, y])))
+
+    cur = nll(a, b)
+    for _ in range(max_iter):
+        fu, fl, du, dl, P = parts(a, b)
+        g = np.zeros(K - 1 + q)
+        H = np.zeros((K - 1 + q, K - 1 + q))
+        iu, il = y[up], y[lo] - 1
+        np.add.at(g, iu, fu[up] / P[up])
+        np.add.at(g, il, -fl[lo] / P[lo])
+        huu = du / P - (fu / P) ** 2
+        hll = -dl / P - (fl / P) ** 2
+        hul = fu * fl / P ** 2
+        np.add.at(H, (iu, iu), huu[up])
+        np.add.at(H, (il, il), hll[lo])
+        both = up & lo
+        np.add.at(H, (y[both], y[both] - 1), hul[both])
+        np.add.at(H, (y[both] - 1, y[both]), hul[both])
+        if q:
+            diff = (fu - fl) / P
+            g[K - 1:] = -(X.T @ diff)
+            hbb = (du - dl) / P - diff ** 2
+            H[K - 1:, K - 1:] = (X * hbb[:, None]).T @ X
+            hub = -du / P + fu * diff / P                    # d2 logP / d a_y d beta (times x)
+            hlb = dl / P - fl * diff / P                     # d2 logP / d a_(y-1) d beta (times x)
+            for m in range(K - 1):
+                w = np.where(up & (y == m), hub, 0.0) + np.where(lo & (y - 1 == m), hlb, 0.0)
+                H[m, K - 1:] = H[K - 1:, m] = X.T @ w
+        try:
+            step = np.linalg.solve(H, g)                      # H is the Hessian of the log-likelihood
+        except np.linalg.LinAlgError:
+            return None
+        t = 1.0
+        while t > 1e-10:
+            na, nb = a - t * step[:K - 1], b - t * step[K - 1:]
+            if np.all(np.diff(na) > 0):
+                new = nll(na, nb)
+                if np.isfinite(new) and new <= cur + 1e-12:
+                    break
+            t /= 2
+        else:
+            return None
+        a, b, done = na, nb, cur - new < 1e-13 and np.max(np.abs(g)) < 1e-7
+        cur = new
+        if done or np.max(np.abs(t * step)) < 1e-11:
+            return np.concatenate([a[:1], np.log(np.diff(a)), b])
+    return None
+
+
 def ordinal_logit(y: Any, X: Any = None) -> dict[str, Any]:
     """Proportional-odds (cumulative logit) regression by maximum likelihood, as ``MASS::polr``.
 
@@ -102,33 +173,35 @@ def ordinal_logit(y: Any, X: Any = None) -> dict[str, Any]:
     sd = Xm.std(axis=0) if Xm.shape[1] else np.zeros(0)
     sd = np.where(sd > 0, sd, 1.0)
     Xs = (Xm - mu) / sd
-    res = optimize.minimize(_negll_grad, start, args=(yc, Xs, K), jac=True, method="BFGS",
-                            options={"gtol": 1e-9, "maxiter": 2000})
-    par = res.x
-    # Newton polish with a finite-difference Hessian of the analytic gradient
-    for _ in range(5):
-        g = _negll_grad(par, yc, Xs, K)[1]
-        h = 1e-6
-        H = np.empty((par.size, par.size))
-        for i in range(par.size):
-            e = np.zeros(par.size)
-            e[i] = h
-            H[:, i] = (_negll_grad(par + e, yc, Xs, K)[1] - _negll_grad(par - e, yc, Xs, K)[1]) / (2 * h)
-        try:
-            step = np.linalg.solve((H + H.T) / 2, g)
-        except np.linalg.LinAlgError:
-            break
-        if _negll_grad(par - step, yc, Xs, K)[0] <= _negll_grad(par, yc, Xs, K)[0] + 1e-12:
-            par = par - step
-        if np.max(np.abs(step)) < 1e-10:
-            break
+    par = _newton_polr(yc, Xs, K, a0, np.zeros(Xs.shape[1]))
+    success = par is not None
+    if par is None:  # fall back on quasi-Newton in the ordered parametrisation, then Newton-polish it
+        res = optimize.minimize(_negll_grad, start, args=(yc, Xs, K), jac=True, method="BFGS",
+                                options={"gtol": 1e-9, "maxiter": 2000})
+        par, success = res.x, bool(res.success)
+        for _ in range(5):
+            g = _negll_grad(par, yc, Xs, K)[1]
+            h = 1e-6
+            H = np.empty((par.size, par.size))
+            for i in range(par.size):
+                e = np.zeros(par.size)
+                e[i] = h
+                H[:, i] = (_negll_grad(par + e, yc, Xs, K)[1] - _negll_grad(par - e, yc, Xs, K)[1]) / (2 * h)
+            try:
+                step = np.linalg.solve((H + H.T) / 2, g)
+            except np.linalg.LinAlgError:
+                break
+            if _negll_grad(par - step, yc, Xs, K)[0] <= _negll_grad(par, yc, Xs, K)[0] + 1e-12:
+                par = par - step
+            if np.max(np.abs(step)) < 1e-10:
+                break
     nll = _negll_grad(par, yc, Xs, K)[0]
     a = np.cumsum(np.concatenate([par[:1], np.exp(par[1:K - 1])]))
     beta_s = par[K - 1:]
     beta = beta_s / sd
     zeta = a + float(np.sum(beta * mu))
     return {"zeta": zeta, "beta": beta, "loglik": -nll, "n": int(yv.size), "n_categories": K,
-            "converged": bool(res.success or np.max(np.abs(_negll_grad(par, yc, Xs, K)[1])) < 1e-4)}
+            "converged": bool(success or np.max(np.abs(_negll_grad(par, yc, Xs, K)[1])) < 1e-4)}
 
 
 def _nagelkerke(ll: float, ll0: float, n: int) -> float:

@@ -646,6 +646,9 @@ def fa_parallel(data: Any, n_obs: float | None = None, n_iter: int = 20, seed: i
     resample = inp.data is not None
     rng = np.random.default_rng(seed)
     valuesx = sym_eigen(rx, only_values=True)
+    if valuesx[-1] <= 1e-8 * valuesx[0]:
+        warn("the correlation matrix is singular (some item is a linear combination of others, e.g. a copy); "
+             "the component eigenvalues are exact, the factor eigenvalues rest on pseudo-inverse SMCs")
     fa_valuesx = _one_factor_values(rx, fm)
     samp, samp_fa, sim, sim_fa = [], [], [], []
     for _ in range(n_iter):

@@ -15,6 +15,7 @@ Shavelson, R. J., & Webb, N. M. (1991). *Generalizability theory: A primer*. Sag
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 
@@ -24,7 +25,7 @@ import pandas as pd
 from psychometrika.errors import DataError
 from psychometrika.stats._common import StatsResult, fmt_frame
 
-__all__ = ["GStudyResult", "d_study", "g_study"]
+__all__ = ["GStudyResult", "d_study", "d_study_plan", "g_study"]
 
 
 class GStudyResult(StatsResult):
@@ -224,3 +225,77 @@ def d_study(g: GStudyResult, n: Mapping[str, int | Sequence[int]] | None = None)
                      "g_coefficient": sp / (sp + rel) if sp + rel > 0 else np.nan,
                      "phi": sp / (sp + absv) if sp + absv > 0 else np.nan})
     return pd.DataFrame(rows)
+
+
+def d_study_plan(g: GStudyResult, *, target_g: float | None = 0.80, target_se: float | None = None,
+                 facets: Sequence[str] | None = None, max_levels: int = 64,
+                 coefficient: str = "g_coefficient") -> pd.DataFrame:
+    """D-study planner: how many option orders, paraphrases, seeds ... reach a target precision.
+
+    For the design facets (default: every facet of ``g`` except ``item``, whose number is fixed by the
+    instrument) it searches every combination of n' = 1 ... ``max_levels`` levels and returns, per facet
+    varied alone and for all of them together, the cheapest design that reaches ``target_g`` (on
+    ``coefficient``: ``g_coefficient`` = Eρ² for relative decisions, ``phi`` = Φ for absolute ones) and/or
+    ``target_se`` (standard error of measurement :math:`\\sqrt{\\sigma^2_\\delta}`, or
+    :math:`\\sqrt{\\sigma^2_\\Delta}` with ``phi``). The cost of a design is the number of administrations per
+    respondent and item, :math:`\\prod_f n'_f`. Rows: ``varied`` (the facet, or ``"all"``), the n' of each
+    design facet, ``administrations``, ``g_coefficient``, ``phi``, ``se``, ``reached`` (False when even
+    ``max_levels`` is not enough: the row then shows ``max_levels``).
+
+    The error variances decrease as :math:`\\sigma^2_\\alpha/\\prod n'` (Brennan, 2001, ch. 4), so precision
+    limited by object × item variance cannot be bought with more orders or paraphrases: the planner then says
+    ``reached = False``.
+
+    >>> pm.d_study_plan(g, target_g=0.8)   # doctest: +SKIP
+    """
+    if not isinstance(g, GStudyResult):
+        raise DataError("d_study_plan needs the result of g_study")
+    if target_g is None and target_se is None:
+        raise DataError("give target_g and/or target_se")
+    if coefficient not in ("g_coefficient", "phi"):
+        raise DataError("coefficient must be 'g_coefficient' or 'phi'")
+    design = [f for f in (facets if facets is not None else [f for f in g.facets if f != "item"])]
+    unknown = [f for f in design if f not in g.facets]
+    if unknown:
+        raise DataError(f"unknown facet(s) {unknown}; the facets are {g.facets}")
+    if not design:
+        raise DataError("no design facet to plan (the G study has only items)")
+    var = dict(zip(g.components["effect"], g.components["variance"]))
+    sp = var[g.object]
+    levels = np.arange(1, max_levels + 1)
+    out = []
+    for varied in [*design, "all"] if len(design) > 1 else design:
+        vary = design if varied == "all" else [varied]
+        # every combination of n' for the varied facets (an axis each); other facets at their G-study numbers
+        axes = {f: levels.reshape([-1 if k == i else 1 for k in range(len(vary))]) for i, f in enumerate(vary)}
+        nn = {f: axes.get(f, g.n[f]) for f in g.facets}
+        rel = np.zeros([max_levels] * len(vary))
+        absv = np.zeros_like(rel)
+        for eff, v in var.items():       # Brennan's error variances, as in d_study
+            fac = [x for x in eff.split(":") if x != g.object]
+            if not fac:
+                continue
+            term = v / functools.reduce(np.multiply, [np.asarray(nn[x], dtype=float) for x in fac])
+            absv = absv + term
+            if g.object in eff.split(":"):
+                rel = rel + term
+        gc = np.where(sp + rel > 0, sp / (sp + rel), np.nan)
+        phi = np.where(sp + absv > 0, sp / (sp + absv), np.nan)
+        coef, err = (gc, rel) if coefficient == "g_coefficient" else (phi, absv)
+        good = np.ones_like(rel, dtype=bool)
+        if target_g is not None:
+            good &= coef >= target_g - 1e-12
+        if target_se is not None:
+            good &= np.sqrt(err) <= target_se + 1e-12
+        cost = functools.reduce(np.multiply, [np.asarray(nn[f], dtype=float) for f in design]) * np.ones_like(rel)
+        if good.any():
+            flat = np.flatnonzero(good.ravel())
+            pick = flat[np.lexsort((flat, cost.ravel()[flat]))[0]]   # cheapest, then fewest of the first facet
+        else:
+            pick = rel.size - 1                                       # every varied facet at max_levels
+        idx = np.unravel_index(pick, rel.shape)
+        chosen = {f: int(levels[idx[vary.index(f)]]) if f in vary else int(g.n[f]) for f in design}
+        out.append({"varied": varied, **chosen, "administrations": int(np.prod(list(chosen.values()))),
+                    "g_coefficient": float(gc[idx]), "phi": float(phi[idx]), "se": float(np.sqrt(err[idx])),
+                    "reached": bool(good.any())})
+    return pd.DataFrame(out)

@@ -16,7 +16,7 @@ from psychometrika.report.build import external_resources, find_chromium
 
 CHAPTERS = ["index.html", "00_study.html", "01_response_quality.html", "02_reliability.html",
             "03_factor_structure.html", "04_self_report_vs_behaviour.html", "05_effect_sizes.html",
-            "06_generalizability.html", "appendix_downloads.html"]
+            "06_generalizability.html", "07_comparability.html", "appendix_downloads.html"]
 
 
 def _chromium() -> str:
@@ -111,7 +111,8 @@ def test_every_page_in_headless_chromium(sim_book, tmp_path, html_item_text):
     assert rel.images >= 2 and not rel.broken_images
     assert html_item_text in rel.found_texts                      # shown as text...
     assert "write  bold remarks in chats" not in rel.found_texts  # ...not rendered as markup
-    for page in ("05_effect_sizes.html", "06_generalizability.html", "03_factor_structure.html"):
+    for page in ("05_effect_sizes.html", "06_generalizability.html", "03_factor_structure.html",
+                 "07_comparability.html"):
         assert res.page(page).math > 0 and res.page(page).mjx >= res.page(page).math
     assert res.page("03_factor_structure.html").images >= 2      # scree plot and loading heatmap
     for shot in res.screenshots:

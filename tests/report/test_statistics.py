@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from _reportlib import REPO
 
 import psychometrika as pm
 from psychometrika.report.statistics import (
@@ -136,3 +137,29 @@ def test_flatten_diff_and_csv_roundtrip(sim_stats, tmp_path):
 def test_unknown_section_is_an_error(sim_run):
     with pytest.raises(pm.PsychometrikaError, match="unknown report section"):
         compute_statistics(sim_run, sections=["nope"])
+
+
+def test_comparability_tables_come_from_the_run(sim_run, sim_stats):
+    inv = sim_stats["invariance"]
+    assert set(inv["level"]) == {"configural", "metric", "scalar", "strict"}
+    e = inv[(inv["instrument"] == "report-mini") & (inv["scale"] == "E")].set_index("level")
+    assert set(e["group_by"]) == {"persona"} and int(e["groups"].iloc[0]) == 3
+    # recomputed here from the stored answers: keyed expected scores, one row per respondent
+    df = pm.read_run(sim_run)
+    ins = pm.load_instrument(str(REPO / "tests" / "report" / "data" / "report-mini.yaml"))
+    scored = pm.item_scores(df[df["instrument"] == "report-mini"], {"report-mini": ins}, source="expected")
+    items = [it.id for it in ins.items if it.scale == "E"]
+    resp = [c for c in ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed",
+                        "repetition") if c in scored]
+    wide = scored[scored["item"].isin(items)].pivot_table(index=resp, columns="item", values="score").dropna()
+    data = wide[items].reset_index()[["persona", *items]].rename(columns={i: f"v{k + 1}" for k, i in enumerate(items)})
+    mi = pm.invariance("F =~ " + " + ".join(f"v{k + 1}" for k in range(len(items))), data, "persona")
+    ref = mi.table.set_index("level")
+    assert np.allclose(e["chisq"].astype(float), ref.loc[e.index, "chisq"], atol=1e-8)
+    assert list(e["df"].astype(int)) == list(ref.loc[e.index, "df"])
+    dif = sim_stats["dif"]
+    assert set(dif["group_by"]) == {"order_id", "instruction_id"} and dif["item"].notna().all()
+    styles = sim_stats["response_styles"]
+    assert set(styles["persona"]) == {"none", "warm", "cold"} and styles["acquiescence"].notna().all()
+    plan = sim_stats["d_study_plan"]
+    assert (plan.loc[plan["reached"].astype(bool), "g_planned"] >= 0.8).all()

@@ -113,3 +113,31 @@ def test_g_study_errors():
     with pytest.raises(DataError, match="not in the data"):
         pms.g_study(df, value="nope", facets=("item",), object="persona")
     assert pm.g_study is pms.g_study and pm.d_study is pms.d_study
+
+
+def test_d_study_plan_finds_the_cheapest_design_and_says_when_none_suffices():
+    rows = [(p, i, o, BRENNAN3[o][p][i]) for p in range(10) for o in ("o1", "o2") for i in range(4)]
+    g = pms.g_study(pd.DataFrame(rows, columns=["person", "item", "occasion", "score"]), value="score",
+                    facets=("item", "occasion"), object="person")
+    v = g.components.set_index("effect")["variance"]
+
+    def g_coef(n_o: int) -> float:
+        rel = v["person:item"] / 4 + v["person:occasion"] / n_o + v["person:item:occasion"] / (4 * n_o)
+        return v["person"] / (v["person"] + rel)
+
+    plan = pms.d_study_plan(g, target_g=0.70)
+    assert list(plan["varied"]) == ["occasion"] and bool(plan["reached"].iloc[0])
+    n = int(plan["occasion"].iloc[0])
+    assert g_coef(n) >= 0.70 > g_coef(n - 1)           # the smallest number of occasions that reaches .70
+    assert plan["g_coefficient"].iloc[0] == pytest.approx(g_coef(n), abs=1e-12)
+    # person x item variance over 4 items caps G below .80: no number of occasions is enough
+    capped = pms.d_study_plan(g, target_g=0.80, max_levels=200)
+    assert not capped["reached"].iloc[0] and capped["occasion"].iloc[0] == 200
+    se = pms.d_study_plan(g, target_g=None, target_se=0.5)
+    assert bool(se["reached"].iloc[0]) and se["se"].iloc[0] <= 0.5
+    two = pms.d_study_plan(g, target_g=0.75, facets=("item", "occasion"), max_levels=30)
+    assert list(two["varied"]) == ["item", "occasion", "all"]
+    best = two.set_index("varied").loc["all"]
+    assert best["administrations"] <= two["administrations"].min() and best["g_coefficient"] >= 0.75
+    with pytest.raises(DataError):
+        pms.d_study_plan(g, target_g=None)

@@ -18,6 +18,7 @@ llama3-8b-random``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import resource
 import time
@@ -53,22 +54,23 @@ class MethodResult:
 
 
 def workload(n_items: int, n_orders: int = 4) -> list[tuple[dict, ...]]:
-    """Prompts with a ~140-token shared prefix (system + instructions + scale) and a ~30-token item suffix,
-    BFI-like items x option orders (cyclic shifts of the scale)."""
+    """Prompts with a ~140-token shared prefix (system + instructions + scale) and a ~28-token item suffix:
+    BFI-like items x option orders (distinct permutations of the 5-point scale, the identity first)."""
     prompts = []
     system = ("You are taking part in a personality study. Answer every question honestly, as the person you "
               "are, without explaining your answer. There are no right or wrong answers; we are interested in how "
               "you see yourself in general, not in a particular situation.")
-    for o in range(n_orders):
-        labels = _SCALE[o:] + _SCALE[:o]
-        scale = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(labels))
+    orders = list(itertools.islice(itertools.permutations(range(len(_SCALE))), n_orders))
+    if len(orders) < n_orders:
+        raise ValueError(f"at most {len(orders)} option orders")
+    for order in orders:
+        scale = "\n".join(f"{i + 1}. {_SCALE[k]}" for i, k in enumerate(order))
         instr = ("Here are a number of characteristics that may or may not apply to you. Please indicate the "
                  "extent to which you agree or disagree with each statement, using the response options "
-                 f"below.\n\nResponse options:\n{scale}\n\n")
+                 f"below. Answer with the number of one option only.\n\nResponse options:\n{scale}\n\n")
         for j in range(n_items):
             it = _ITEMS[j % len(_ITEMS)]
-            user = instr + (f"Statement {j + 1}: I see myself as someone who {it}. Which option describes you "
-                            "best? Answer with the number of one option only.")
+            user = instr + f"Statement {j + 1}: I see myself as someone who {it}. How well does this describe you?"
             prompts.append(({"role": "system", "content": system}, {"role": "user", "content": user},
                             {"role": "assistant", "content": "Answer:"}))
     return prompts
@@ -86,21 +88,36 @@ def _reset_peak(torch, device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def make_random_llama(device: str, dtype: str = "bfloat16", shape: str = "llama3-8b"):
-    """A random-weight Llama of a real shape (throughput is what is measured) with the embedded tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+#: Random-weight shapes (throughput depends on the shape, not on the weights).
+SHAPES = {"llama3-8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                            num_key_value_heads=8, vocab_size=128256),
+          "tiny": dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, vocab_size=49152)}
 
-    from ..backends.embedded import embedded_gguf
+
+def load_tokenizer(folder: str | None = None):
+    """The embedded model's tokenizer, or one saved with ``save_pretrained`` in ``folder``."""
+    from transformers import AutoTokenizer
+
+    if folder:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    from .embedded import embedded_gguf
 
     gguf = embedded_gguf()
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    shapes = {"llama3-8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                                num_attention_heads=32, num_key_value_heads=8),
-              "tiny": dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
-                           num_key_value_heads=2)}
-    cfg = LlamaConfig(vocab_size=max(len(tok), 49152), max_position_embeddings=4096, rope_theta=500000.0,
-                      **shapes[shape])
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+
+
+def make_random_llama(device: str, dtype: str = "bfloat16", shape: str = "llama3-8b", tokenizer: str | None = None):
+    """A random-weight Llama of a real shape (throughput is what is measured) with the embedded tokenizer
+    (its ids are below every shape's vocabulary size)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = load_tokenizer(tokenizer)
+    dims = dict(SHAPES[shape])
+    dims["vocab_size"] = max(dims["vocab_size"], len(tok))
+    cfg = LlamaConfig(max_position_embeddings=4096, rope_theta=500000.0, **dims)
+    torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM(cfg).to(getattr(torch, dtype)).eval()
     return model, tok
@@ -108,41 +125,40 @@ def make_random_llama(device: str, dtype: str = "bfloat16", shape: str = "llama3
 
 def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders: int = 4,
         n_generate: int | None = None, batch_size: int = 16, dtype: str | None = None,
-        print_fn=print) -> dict[str, Any]:
+        tokenizer: str | None = None, print_fn=print) -> dict[str, Any]:
     """Run the four methods; returns a dict of results (also printed)."""
     import torch
 
-    from ..backends.base import GenerateRequest, ScoreRequest
-    from ..backends.hf import TransformersBackend
     from ..plan.parsing import parse_choice
+    from .base import GenerateRequest, ScoreRequest
+    from .hf import TransformersBackend
 
     if model == "smollm2":
         be_plain = TransformersBackend("embedded", device=device, batch_size=batch_size, prefix_sharing=False,
                                        dtype=dtype or "auto")
+        mdl, tok = be_plain.model, be_plain.tokenizer
     else:
-        be_plain = TransformersBackend.__new__(TransformersBackend)
-        mdl, tok = make_random_llama(device, dtype or "bfloat16", shape=model.replace("-random", ""))
-        if tok.pad_token_id is None:
-            tok.pad_token = tok.eos_token
-        be_plain.__dict__.update(_torch=torch, model=mdl, tokenizer=tok, device=device, batch_size=batch_size,
-                                 prefix_sharing=False, min_prefix=16, max_length=4096, dtype=dtype or "bfloat16",
-                                 has_chat_template=bool(getattr(tok, "chat_template", None)))
-    be_shared = TransformersBackend.__new__(TransformersBackend)
-    be_shared.__dict__.update(be_plain.__dict__)
-    be_shared.prefix_sharing = True
+        mdl, tok = make_random_llama(device, dtype or "bfloat16", shape=model.replace("-random", ""),
+                                     tokenizer=tokenizer)
+        be_plain = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
+                                                  prefix_sharing=False)
+    be_shared = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
+                                               prefix_sharing=True)
 
     prompts = workload(n_items, n_orders)
     conts = tuple(f" {k}" for k in range(1, 6))
     sreqs = [ScoreRequest(f"k{i}", p, conts) for i, p in enumerate(prompts)]
     n_gen = n_generate or max(4, len(prompts) // 8)
     gen_prompts = prompts[:n_gen]
-    n_prompt_tokens = [be_plain.count_tokens(p) for p in prompts]
-    prefix_tokens = be_plain.count_tokens(prompts[0][:1]) if prompts else 0
+    encoded = [be_plain._encode(be_plain.render(p)) for p in prompts]
+    by_order = [encoded[i:i + n_items] for i in range(0, len(encoded), n_items)]
+    prefix_tokens = float(np.mean([min(_common(g[0], s) for s in g[1:]) if len(g) > 1 else 0 for g in by_order]))
+    prompt_tokens = float(np.mean([len(e) for e in encoded])) + 1  # + the shared space before the option digit
+    suffix_tokens = prompt_tokens - prefix_tokens
     results: list[MethodResult] = []
+    logprobs: dict[str, list[list[float]]] = {}
 
     def timed(name, fn, items):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
         _reset_peak(torch, device)
         t0 = time.perf_counter()
         choices = fn()
@@ -150,7 +166,9 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
             torch.cuda.synchronize()
         results.append(MethodResult(name, items, time.perf_counter() - t0, choices, _peak_mb(torch, device)))
 
-    be_plain.score(sreqs[:2])  # warm-up (allocations, kernels)
+    be_shared.score(sreqs[:2 * batch_size])  # warm-up (allocations, kernels)
+    be_plain.score(sreqs[:batch_size])
+    be_plain.generate([GenerateRequest("w", prompts[0], max_tokens=8)])
     labels = [str(k) for k in range(1, 6)]
 
     def gen(batch: int):
@@ -164,47 +182,63 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
             return out
         return fn
 
-    def score(be):
-        return lambda: [int(np.argmax(r.logprobs)) if not r.error else -1 for r in be.score(sreqs)]
+    def score(name, be):
+        def fn():
+            res = be.score(sreqs)
+            logprobs[name] = [r.logprobs for r in res]
+            return [int(np.argmax(r.logprobs)) if not r.error else -1 for r in res]
+        return fn
 
     timed("generate_per_item", gen(1), len(gen_prompts))
     timed("generate_batched", gen(batch_size), len(gen_prompts))
-    timed("score_batched", score(be_plain), len(sreqs))
-    timed("score_shared_prefix", score(be_shared), len(sreqs))
+    timed("score_batched", score("score_batched", be_plain), len(sreqs))
+    timed("score_shared_prefix", score("score_shared_prefix", be_shared), len(sreqs))
 
-    plain_lp = [r.logprobs for r in be_plain.score(sreqs[:32])]
-    shared_lp = [r.logprobs for r in be_shared.score(sreqs[:32])]
-    max_dlp = float(max(abs(a - b) for x, y in zip(plain_lp, shared_lp) for a, b in zip(x, y)))
+    max_dlp = float(max(abs(a - b) for x, y in zip(logprobs["score_batched"], logprobs["score_shared_prefix"])
+                        for a, b in zip(x, y)))
     by = {r.name: r for r in results}
     agree_scores = float(np.mean(np.equal(by["score_batched"].choices, by["score_shared_prefix"].choices)))
     g = by["generate_per_item"].choices
     agree_gen = float(np.mean(np.equal(g, by["score_shared_prefix"].choices[:len(g)])))
-    n_params = sum(p.numel() for p in be_plain.model.parameters())
-    info = {"device": device, "model": model, "dtype": str(be_plain.dtype), "n_parameters": int(n_params),
-            "prompts": len(prompts), "mean_prompt_tokens": float(np.mean(n_prompt_tokens)),
-            "system_prefix_tokens": prefix_tokens, "torch": torch.__version__,
+    n_params = sum(p.numel() for p in mdl.parameters())
+    info = {"device": device, "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+            "model": model, "dtype": str(be_plain.dtype), "n_parameters": int(n_params), "prompts": len(prompts),
+            "batch_size": batch_size, "mean_prompt_tokens": round(prompt_tokens, 1),
+            "mean_shared_prefix_tokens": round(prefix_tokens, 1), "mean_suffix_tokens": round(suffix_tokens, 1),
+            "torch": torch.__version__, "transformers": __import__("transformers").__version__,
             "threads": torch.get_num_threads()}
+    # roofline (issue 8): peak dense bf16 FLOP/s / (2 x parameters x tokens each item must run)
+    roof = {name: _H100_BF16_FLOPS / (2 * n_params * (suffix_tokens if name == "score_shared_prefix"
+                                                       else prompt_tokens)) for name in by}
+    if device.startswith("cuda"):
+        info["roofline_items_per_s"] = {"unshared": round(roof["score_batched"], 1),
+                                        "shared_prefix": round(roof["score_shared_prefix"], 1)}
     print_fn(json.dumps(info))
     print_fn(f"{'method':<22}{'items':>7}{'seconds':>10}{'items/s':>10}{'peak MB':>10}{'% roofline':>12}")
-    mean_suffix = float(np.mean(n_prompt_tokens)) - 0  # scored tokens per item, upper bound
     out: dict[str, Any] = {"info": info, "methods": {}}
     for r in results:
-        roof = ""
-        if device.startswith("cuda"):
-            tokens = mean_suffix
-            roofline = _H100_BF16_FLOPS / (2 * n_params * tokens)
-            roof = f"{100 * r.rate / roofline:.1f}"
-        print_fn(f"{r.name:<22}{r.items:>7}{r.seconds:>10.2f}{r.rate:>10.2f}{r.peak_mem_mb:>10.0f}{roof:>12}")
+        pct = 100 * r.rate / roof[r.name] if device.startswith("cuda") else None
+        print_fn(f"{r.name:<22}{r.items:>7}{r.seconds:>10.2f}{r.rate:>10.2f}{r.peak_mem_mb:>10.0f}"
+                 f"{'' if pct is None else f'{pct:.1f}':>12}")
         out["methods"][r.name] = {"items": r.items, "seconds": r.seconds, "items_per_s": r.rate,
-                                  "peak_mem_mb": r.peak_mem_mb}
+                                  "peak_mem_mb": r.peak_mem_mb, "pct_roofline": pct}
     speed = by["score_shared_prefix"].rate / by["generate_per_item"].rate
-    print_fn(f"argmax agreement shared vs unshared scoring: {agree_scores:.3f} "
+    print_fn(f"argmax agreement shared vs unshared scoring: {agree_scores:.3f} over {len(sreqs)} prompts "
              f"(max |d log-prob| {max_dlp:.2e}); generation vs scoring: {agree_gen:.3f}")
     print_fn(f"shared_prefix_vs_batched_scoring={by['score_shared_prefix'].rate / by['score_batched'].rate:.2f}")
     print_fn(f"speedup_vs_naive={speed:.2f}")
     out.update(agreement_scoring=agree_scores, agreement_generate=agree_gen, max_abs_dlogprob=max_dlp,
                speedup_vs_naive=speed)
     return out
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generate", type=int, default=None, help="prompts for the generation baselines")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--dtype", default=None)
+    ap.add_argument("--tokenizer", default=None, help="tokenizer folder for random models (default: embedded)")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype)
+    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype, a.tokenizer)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(res, fh, indent=2)

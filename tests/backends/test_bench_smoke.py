@@ -1,0 +1,28 @@
+"""The inference benchmark runs end to end on a tiny prompt set (the real measurements are in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
+    from psychometrika.backends.bench import main
+
+    out = tmp_path / "bench.json"
+    lines: list[str] = []
+    import psychometrika.backends.bench as bench
+
+    res = bench.run("cpu", "tiny-random", n_items=3, n_orders=2, batch_size=4, dtype="float32",
+                    print_fn=lines.append)
+    assert set(res["methods"]) == {"generate_per_item", "generate_batched", "score_batched", "score_shared_prefix"}
+    assert res["info"]["prompts"] == 6 and res["info"]["mean_shared_prefix_tokens"] > 100
+    assert res["agreement_scoring"] == 1.0 and res["max_abs_dlogprob"] < 1e-4  # same dtype, same answers
+    assert lines[-1].startswith("speedup_vs_naive=") and float(lines[-1].split("=")[1]) > 0
+    assert all(m["items_per_s"] > 0 and m["peak_mem_mb"] > 0 for m in res["methods"].values())
+    main(["--model", "tiny-random", "--items", "2", "--orders", "1", "--batch-size", "2", "--dtype", "float32",
+          "--json", str(out)])
+    assert json.loads(out.read_text())["info"]["prompts"] == 2
