@@ -131,7 +131,7 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
 
     from ..plan.parsing import parse_choice
     from .base import GenerateRequest, ScoreRequest
-    from .hf import TransformersBackend
+    from .hf import TransformersBackend, _lcp
 
     if model == "smollm2":
         be_plain = TransformersBackend("embedded", device=device, batch_size=batch_size, prefix_sharing=False,
@@ -152,7 +152,7 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     gen_prompts = prompts[:n_gen]
     encoded = [be_plain._encode(be_plain.render(p)) for p in prompts]
     by_order = [encoded[i:i + n_items] for i in range(0, len(encoded), n_items)]
-    prefix_tokens = float(np.mean([min(_common(g[0], s) for s in g[1:]) if len(g) > 1 else 0 for g in by_order]))
+    prefix_tokens = float(np.mean([min(_lcp(g[0], s) for s in g[1:]) if len(g) > 1 else 0 for g in by_order]))
     prompt_tokens = float(np.mean([len(e) for e in encoded])) + 1  # + the shared space before the option digit
     suffix_tokens = prompt_tokens - prefix_tokens
     results: list[MethodResult] = []
@@ -230,15 +230,6 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     out.update(agreement_scoring=agree_scores, agreement_generate=agree_gen, max_abs_dlogprob=max_dlp,
                speedup_vs_naive=speed)
     return out
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def main(argv: list[str] | None = None) -> int:

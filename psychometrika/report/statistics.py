@@ -165,6 +165,7 @@ class _Ctx:
                             if len(lik) else lik.assign(value=np.nan, score=np.nan))
         self.scale_scores = scale_scores(responses, instruments, source=self.source, by=self.resp_cols)
         self.item_long = self._item_long()
+        self.g_results: dict[tuple[str, str, str], Any] = {}   # G studies of the gstudy section, reused
 
     def _item_long(self) -> pd.DataFrame:
         """Respondent x instrument x scale x item scores (Likert keyed scores; SJT option-weighted trait scores)."""
@@ -926,6 +927,7 @@ def _gstudy(ctx: _Ctx) -> None:
                     lambda: g_study(sub[[*facets, "score"]], value="score", facets=facets))
         if res is None:
             continue
+        ctx.g_results[(iid, scale, model)] = res
         comp = _as_frame(res.components)
         comp.insert(0, "model", model)
         comp.insert(0, "scale", scale)
@@ -1075,8 +1077,9 @@ def _d_plan(ctx: _Ctx) -> None:
         if "item" not in facets or "persona" not in facets or not design:
             continue
         ctxt = f"{iid} {scale} ({model})"
-        g = _call(st, "comparability", f"{ctxt}: G study", lambda: g_study(sub[[*facets, "score"]], value="score",
-                                                                             facets=facets, object="persona"))
+        g = ctx.g_results.get((iid, scale, model)) or \
+            _call(st, "comparability", f"{ctxt}: G study", lambda: g_study(sub[[*facets, "score"]], value="score",
+                                                                         facets=facets, object="persona"))
         if g is None:
             continue
         p = _call(st, "comparability", f"{ctxt}: D-study plan", lambda: plan(g, target_g=0.80, facets=design))
