@@ -40,6 +40,8 @@ from ._common import as_item_frame, warn
 __all__ = ["dif", "ordinal_logit"]
 
 _CUTS = {"zumbo": (0.13, 0.26), "jodoin": (0.035, 0.070)}
+#: |log-odds| beyond which a group coefficient signals (quasi-)complete separation rather than an estimate
+_SEPARATION = 15.0
 
 
 # ----------------------------------------------------------------------------- cumulative logit
@@ -332,6 +334,11 @@ def dif(data: Any, group: Any, items: Sequence[str] | None = None,
             break
     cuts = _CUTS[effect_size]
     out["class"] = [_class(d, f, cuts) for d, f in zip(out["delta_r2_total"], out["flag"])]
+    separated = list(out.index[out["beta_group"].abs() > _SEPARATION])
+    if separated:
+        warn(f"item(s) {separated}: the group separates the responses (completely or almost) at equal matching "
+             f"scores, so |beta_group| > {_SEPARATION:g} is not a finite estimate; the likelihood-ratio test and "
+             "the flag remain valid, the size of beta_group is not")
     out.attrs.update({"groups": levels, "reference": levels[0], "match": match if isinstance(match, str)
                       else "supplied", "alpha": alpha, "effect_size": effect_size})
     return out

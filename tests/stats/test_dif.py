@@ -116,3 +116,18 @@ def test_three_groups_and_errors():
         pm.dif(df, "nope")
     with pytest.raises(DataError, match="respondents"):
         pm.dif(df.drop(columns="order_id"), ["a", "b"])
+
+
+def test_position_responder_separation_is_flagged_and_warned():
+    """A model that always picks the first displayed option: under the reversed order its raw answer flips,
+    so the group separates that item's responses completely; the flag stands, the coefficient is not finite."""
+    rng = np.random.default_rng(2)
+    n = 30
+    df = pd.DataFrame(rng.integers(1, 6, size=(2 * n, 4)), columns=["i1", "i2", "i3", "i4"])
+    df["order_id"] = ["original"] * n + ["reversed"] * n
+    df.loc[:n - 1, "i1"] = 1 + rng.integers(0, 2, n)            # 1-2 under the original order
+    df.loc[n:, "i1"] = 4 + rng.integers(0, 2, n)                # 4-5 under the reversed one
+    with pytest.warns(PsychometrikaWarning, match=r"\['i1'\].*separates"):
+        out = pm.dif(df, group="order_id")
+    assert out.loc["i1", "flag"] and abs(out.loc["i1", "beta_group"]) > 15
+    assert not out.loc[["i2", "i3", "i4"], "flag"].any()
