@@ -6,13 +6,15 @@ lm-eval-harness calls ``loglikelihood``. When every continuation is a single tok
 option labels "1".."5" or "A".."E") one forward pass over the prompt gives all of them; otherwise each
 prompt+continuation is scored in a padded batch.
 
-Batches are right-padded for scoring (positions of real tokens are unaffected, the last real position is
-gathered per row) and left-padded for generation. Everything runs under ``torch.inference_mode``.
+Single-token option scoring runs left-padded batches with explicit position ids and keeps only the last
+positions' logits (``logits_to_keep``); with prefix sharing each row attends to its group's cached prefix
+(right-padded prefix caches, masked). Multi-token continuations run right-padded; generation is left-padded.
+Everything runs under ``torch.inference_mode``.
 
 Example::
 
     from psychometrika.backends import make_backend, ScoreRequest
-    be = make_backend("transformers", model="embedded")            # SmolLM2-135M-Instruct, CPU, bf16
+    be = make_backend("transformers", model="embedded")            # SmolLM2-135M-Instruct, CPU, float32
     msgs = ({"role": "user", "content": "Answer 1-5: I am talkative."},)
     be.score([ScoreRequest("k", msgs, ("1", "2", "3", "4", "5"))])[0].logprobs
 """
@@ -272,7 +274,7 @@ class TransformersBackend:
     def _no_grad(self):
         """``inference_mode``; on CUDA also keep PyTorch's attention off the cuDNN kernel, which builds an
         execution plan for every new (batch, query, key) shape -- and length-bucketed batches are all new
-        shapes (measured on an H100: 3x slower forward passes than the flash / memory-efficient kernels)."""
+        shapes (measured on an H100, 8B shape: 331-441 items/s with it, 490 without)."""
         torch = self._torch
         with contextlib.ExitStack() as stack:
             stack.enter_context(torch.inference_mode())
