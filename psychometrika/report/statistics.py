@@ -671,7 +671,8 @@ def _factor(ctx: _Ctx) -> None:
                     if res is not None:
                         fm = _call(st, "factor", f"{ctxt}: CFA fit", lambda: res.fit_measures())
                         if fm is not None:
-                            fm = pd.Series(fm)
+                            fm = pd.Series(fm)   # lavaan's names only, not their underscore aliases
+                            fm = fm[[c for c in fm.index if c.replace("_", ".") == c or c.replace("_", ".") not in fm]]
                             cfa_fit.append({"instrument": iid, "model": model, "n": n, "items": len(items),
                                             **{str(c): _num(v) for c, v in fm.items()}})
                         ss = _call(st, "factor", f"{ctxt}: CFA loadings", lambda: res.standardized_solution())
