@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -206,25 +207,37 @@ def d_study(g: GStudyResult, n: Mapping[str, int | Sequence[int]] | None = None)
     for f, vals in grid.items():
         if any(int(v) < 1 for v in vals):
             raise DataError(f"numbers of levels must be >= 1 (facet {f!r})")
-    var = dict(zip(g.components["effect"], g.components["variance"]))
-    sp = var[g.object]
+    sp = _object_variance(g)
     rows = []
     for combo in itertools.product(*grid.values()):
         nn = dict(zip(grid.keys(), (int(v) for v in combo)))
-        rel = absv = 0.0
-        for eff, v in var.items():
-            parts = eff.split(":")
-            fac = [p for p in parts if p != g.object]
-            if not fac:
-                continue
-            div = float(np.prod([nn[p] for p in fac]))
-            absv += v / div
-            if g.object in parts:
-                rel += v / div
+        rel, absv = (float(x) for x in _error_variances(g, nn))
         rows.append({**nn, "rel_error": rel, "abs_error": absv,
                      "g_coefficient": sp / (sp + rel) if sp + rel > 0 else np.nan,
                      "phi": sp / (sp + absv) if sp + absv > 0 else np.nan})
     return pd.DataFrame(rows)
+
+
+def _object_variance(g: GStudyResult) -> float:
+    return float(g.components.set_index("effect").loc[g.object, "variance"])
+
+
+def _error_variances(g: GStudyResult, n: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Brennan's relative and absolute error variances for n' levels per facet (2001, ch. 4):
+    :math:`\sigma^2_\delta = \sum_{\alpha \ni p} \sigma^2_\alpha / \prod_{f \in \alpha \setminus p} n'_f`,
+    :math:`\sigma^2_\Delta` the same over every effect but p. The n' may be numbers or broadcastable arrays."""
+    rel: Any = 0.0
+    absv: Any = 0.0
+    for eff, v in zip(g.components["effect"], g.components["variance"]):
+        parts = eff.split(":")
+        fac = [p for p in parts if p != g.object]
+        if not fac:
+            continue
+        term = v / functools.reduce(np.multiply, [np.asarray(n[p], dtype=float) for p in fac])
+        absv = absv + term
+        if g.object in parts:
+            rel = rel + term
+    return rel, absv
 
 
 def d_study_plan(g: GStudyResult, *, target_g: float | None = 0.80, target_se: float | None = None,
@@ -260,8 +273,7 @@ def d_study_plan(g: GStudyResult, *, target_g: float | None = 0.80, target_se: f
         raise DataError(f"unknown facet(s) {unknown}; the facets are {g.facets}")
     if not design:
         raise DataError("no design facet to plan (the G study has only items)")
-    var = dict(zip(g.components["effect"], g.components["variance"]))
-    sp = var[g.object]
+    sp = _object_variance(g)
     levels = np.arange(1, max_levels + 1)
     out = []
     for varied in [*design, "all"] if len(design) > 1 else design:
@@ -269,16 +281,8 @@ def d_study_plan(g: GStudyResult, *, target_g: float | None = 0.80, target_se: f
         # every combination of n' for the varied facets (an axis each); other facets at their G-study numbers
         axes = {f: levels.reshape([-1 if k == i else 1 for k in range(len(vary))]) for i, f in enumerate(vary)}
         nn = {f: axes.get(f, g.n[f]) for f in g.facets}
-        rel = np.zeros([max_levels] * len(vary))
-        absv = np.zeros_like(rel)
-        for eff, v in var.items():       # Brennan's error variances, as in d_study
-            fac = [x for x in eff.split(":") if x != g.object]
-            if not fac:
-                continue
-            term = v / functools.reduce(np.multiply, [np.asarray(nn[x], dtype=float) for x in fac])
-            absv = absv + term
-            if g.object in eff.split(":"):
-                rel = rel + term
+        shape = [max_levels] * len(vary)
+        rel, absv = (np.broadcast_to(x, shape) for x in _error_variances(g, nn))
         gc = np.where(sp + rel > 0, sp / (sp + rel), np.nan)
         phi = np.where(sp + absv > 0, sp / (sp + absv), np.nan)
         coef, err = (gc, rel) if coefficient == "g_coefficient" else (phi, absv)
