@@ -15,6 +15,7 @@ Backends know nothing of instruments: they see chat messages and continuation st
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from ..errors import BackendError
@@ -45,10 +46,30 @@ def backend_class(name: str) -> type:
     return getattr(mod, cls)
 
 
+def backend_settings(name: str) -> list[str]:
+    """The settings backend ``name`` takes (its constructor's keyword arguments besides ``model``)."""
+    params = inspect.signature(backend_class(name).__init__).parameters.values()
+    return [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+
+
+def check_settings(name: str, settings: dict[str, Any]) -> None:
+    """Raise :class:`BackendError` naming any setting that backend ``name`` does not take (a typo such as
+    ``batchsize`` would otherwise be ignored, or fail deep inside the engine)."""
+    known = backend_settings(name)
+    unknown = sorted(set(settings) - set(known))
+    if "api_key" in unknown:
+        raise BackendError("do not put an API key in a study file or in code: set it in an environment variable "
+                           "and name that with api_key_env (default OPENAI_API_KEY)")
+    if unknown:
+        raise BackendError(f"unknown setting(s) {', '.join(unknown)} for backend {name!r}; "
+                           f"it takes: {', '.join(sorted(known))}")
+
+
 def make_backend(name: str, model: str | None = None, **settings: Any) -> Backend:
     """Create backend ``name`` for ``model`` with its ``settings`` (the study file's ``models[].settings``)."""
+    check_settings(name, settings)
     return backend_class(name)(model=model, **settings)
 
 
 __all__ = ["BACKENDS", "Backend", "GenerateRequest", "GenerateResult", "Message", "ModelInfo", "ScoreRequest",
-           "ScoreResult", "backend_class", "make_backend"]
+           "ScoreResult", "backend_class", "backend_settings", "check_settings", "make_backend"]

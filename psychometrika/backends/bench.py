@@ -7,7 +7,9 @@ Methods (same prompts, same dtype, one process):
 3. ``score_batched`` -- one forward pass per prompt, next-token log-probs of the option labels, batched
    (lm-eval-harness style loglikelihood);
 4. ``score_shared_prefix`` -- the same scoring with the shared prefix (system prompt, persona, instructions,
-   response scale) computed once per group and its KV cache reused for every item suffix.
+   response scale) computed once per group and its KV cache reused for every item suffix, through
+   psychometrika's lean forward pass for Llama-layout models (:mod:`.llama_forward`); when that is used,
+   ``score_shared_prefix_hf`` runs the same shared-prefix path through the ``transformers`` forward too.
 
 Prints items/s, agreement of choices between methods, peak memory, % of the compute roofline on GPU, and a
 last line ``speedup_vs_naive=<x>`` (shared-prefix scoring / per-item generation).
@@ -125,8 +127,13 @@ def make_random_llama(device: str, dtype: str = "bfloat16", shape: str = "llama3
 
 def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders: int = 4,
         n_generate: int | None = None, batch_size: int = 16, dtype: str | None = None,
-        tokenizer: str | None = None, print_fn=print) -> dict[str, Any]:
-    """Run the four methods; returns a dict of results (also printed)."""
+        tokenizer: str | None = None, compile: bool = False, print_fn=print) -> dict[str, Any]:
+    """Run the four methods; returns a dict of results (also printed).
+
+    The unshared scoring baseline always uses the model's own ``transformers`` forward, so the agreement
+    printed compares psychometrika's shared-prefix path (with its lean forward where the model supports it)
+    against the reference computation. When the lean forward is used, shared-prefix scoring through the
+    ``transformers`` forward runs too (``score_shared_prefix_hf``), to show what each part gains."""
     import torch
 
     from ..plan.parsing import parse_choice
@@ -135,15 +142,20 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
 
     if model == "smollm2":
         be_plain = TransformersBackend("embedded", device=device, batch_size=batch_size, prefix_sharing=False,
-                                       dtype=dtype or "auto")
+                                       dtype=dtype or "auto", forward="transformers")
         mdl, tok = be_plain.model, be_plain.tokenizer
     else:
         mdl, tok = make_random_llama(device, dtype or "bfloat16", shape=model.replace("-random", ""),
                                      tokenizer=tokenizer)
         be_plain = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
-                                                  prefix_sharing=False)
+                                                  prefix_sharing=False, forward="transformers")
     be_shared = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
-                                               prefix_sharing=True)
+                                               prefix_sharing=True, compile=compile)
+    be_shared_hf = None
+    if be_shared._fast is not None:
+        be_shared_hf = TransformersBackend.from_model(mdl, tok, model_id=model, device=device,
+                                                      batch_size=batch_size, prefix_sharing=True,
+                                                      forward="transformers")
 
     prompts = workload(n_items, n_orders)
     conts = tuple(f" {k}" for k in range(1, 6))
@@ -168,6 +180,8 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
 
     be_shared.score(sreqs[:2 * batch_size])  # warm-up (allocations, kernels)
     be_plain.score(sreqs[:batch_size])
+    if be_shared_hf is not None:
+        be_shared_hf.score(sreqs[:2 * batch_size])
     be_plain.generate([GenerateRequest("w", prompts[0], max_tokens=8)])
     labels = [str(k) for k in range(1, 6)]
 
@@ -192,6 +206,8 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     timed("generate_per_item", gen(1), len(gen_prompts))
     timed("generate_batched", gen(batch_size), len(gen_prompts))
     timed("score_batched", score("score_batched", be_plain), len(sreqs))
+    if be_shared_hf is not None:
+        timed("score_shared_prefix_hf", score("score_shared_prefix_hf", be_shared_hf), len(sreqs))
     timed("score_shared_prefix", score("score_shared_prefix", be_shared), len(sreqs))
 
     max_dlp = float(max(abs(a - b) for x, y in zip(logprobs["score_batched"], logprobs["score_shared_prefix"])
@@ -202,13 +218,14 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     agree_gen = float(np.mean(np.equal(g, by["score_shared_prefix"].choices[:len(g)])))
     n_params = sum(p.numel() for p in mdl.parameters())
     info = {"device": device, "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
-            "model": model, "dtype": str(be_plain.dtype), "n_parameters": int(n_params), "prompts": len(prompts),
+            "model": model, "dtype": str(be_plain.dtype), "forward": be_shared.info.extra["forward"],
+            "compile": compile, "n_parameters": int(n_params), "prompts": len(prompts),
             "batch_size": batch_size, "mean_prompt_tokens": round(prompt_tokens, 1),
             "mean_shared_prefix_tokens": round(prefix_tokens, 1), "mean_suffix_tokens": round(suffix_tokens, 1),
             "torch": torch.__version__, "transformers": __import__("transformers").__version__,
             "threads": torch.get_num_threads()}
     # roofline (issue 8): peak dense bf16 FLOP/s / (2 x parameters x tokens each item must run)
-    roof = {name: _H100_BF16_FLOPS / (2 * n_params * (suffix_tokens if name == "score_shared_prefix"
+    roof = {name: _H100_BF16_FLOPS / (2 * n_params * (suffix_tokens if name.startswith("score_shared_prefix")
                                                        else prompt_tokens)) for name in by}
     if device.startswith("cuda"):
         info["roofline_items_per_s"] = {"unshared": round(roof["score_batched"], 1),
@@ -244,9 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--dtype", default=None)
     ap.add_argument("--tokenizer", default=None, help="tokenizer folder for random models (default: embedded)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the lean forward's decoder layer")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype, a.tokenizer)
+    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype, a.tokenizer, a.compile)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(res, fh, indent=2)

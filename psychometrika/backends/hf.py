@@ -8,7 +8,8 @@ prompt+continuation is scored in a padded batch.
 
 Single-token option scoring runs left-padded batches with explicit position ids and keeps only the last
 positions' logits (``logits_to_keep``); with prefix sharing each row attends to its group's cached prefix
-(right-padded prefix caches, masked). Multi-token continuations run right-padded; generation is left-padded.
+(right-padded prefix caches, masked). For Llama-layout models these passes use the lean forward of
+:mod:`.llama_forward` (``forward="auto"``). Multi-token continuations run right-padded; generation is left-padded.
 Everything runs under ``torch.inference_mode``.
 
 Example::
@@ -81,6 +82,11 @@ class TransformersBackend:
         min_prefix: shortest shared prefix (tokens) worth caching.
         dequantize: unpack a GGUF file's quantized weights into dense ``dtype`` weights at load time (the
             default: fastest on CPU; 135 M parameters take 270 MB in bf16). ``False`` keeps them packed.
+        forward: ``auto`` (default) scores Llama-layout models (Llama, Mistral, Qwen2; the embedded SmolLM2)
+            with psychometrika's lean forward pass (:mod:`.llama_forward`: prefix attention without per-row
+            copies, fused projections); ``transformers`` always uses the model's own forward.
+        compile: ``torch.compile`` the lean forward's decoder layer (opt-in: fuses the elementwise kernels;
+            the first batches pay the compile time).
     """
 
     name = "transformers"
@@ -88,7 +94,8 @@ class TransformersBackend:
     def __init__(self, model: str | None = None, *, dtype: str = "auto", device: str = "cpu",
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
                  trust_remote_code: bool = False, max_length: int | None = None, prefix_sharing: bool = True,
-                 min_prefix: int = 16, dequantize: bool = True) -> None:
+                 min_prefix: int = 16, dequantize: bool = True, forward: str = "auto",
+                 compile: bool = False) -> None:
         try:
             import torch
             import transformers  # noqa: F401
@@ -103,6 +110,8 @@ class TransformersBackend:
             raise BackendError(f"device {device!r} requested but CUDA is not available", hint="use device: cpu")
         if batch_size < 1:
             raise BackendError("batch_size must be at least 1")
+        if forward not in {"auto", "transformers"}:
+            raise BackendError(f"forward must be 'auto' or 'transformers', not {forward!r}")
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
@@ -112,6 +121,7 @@ class TransformersBackend:
         self.device = device
         folder, gguf, model_id, weights = _resolve(model, gguf_file)
         self.dequantize = bool(dequantize)
+        self.forward, self.compile = forward, bool(compile)
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         self.dtype = _DTYPES[dtype]
@@ -122,7 +132,8 @@ class TransformersBackend:
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",
                    batch_size: int = 16, prefix_sharing: bool = True, min_prefix: int = 16,
-                   max_length: int | None = None) -> "TransformersBackend":
+                   max_length: int | None = None, forward: str = "auto",
+                   compile: bool = False) -> "TransformersBackend":
         """A backend around an already loaded ``transformers`` model and tokenizer (benchmarks with random
         weights of a real shape, models built in a notebook). Its dtype is the model's."""
         import torch
@@ -131,6 +142,7 @@ class TransformersBackend:
         self._torch = torch
         self.batch_size, self.prefix_sharing, self.min_prefix = int(batch_size), bool(prefix_sharing), int(min_prefix)
         self.device, self.dequantize = device, False
+        self.forward, self.compile = forward, bool(compile)
         self.dtype = str(next(model.parameters()).dtype).replace("torch.", "")
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -144,10 +156,20 @@ class TransformersBackend:
         self._cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self.max_length = max_length or int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        self._fast = None
+        if self.forward == "auto":
+            from .llama_forward import LlamaForward, supports
+
+            self._fast_reason = supports(model, self.max_length)
+            if self._fast_reason is None:
+                self._fast = LlamaForward(model, compile=self.compile)
+        else:
+            self._fast_reason = "forward: transformers"
         n_params = sum(p.numel() for p in model.parameters())
         self.info = ModelInfo(
             model_id=model_id, backend=self.name, weights_sha256=sha, dtype=self.dtype, device=self.device,
             extra={"n_parameters": int(n_params), "source": source, "chat_template": self.has_chat_template,
+                   "forward": "psychometrika" if self._fast else f"transformers ({self._fast_reason})",
                    "transformers": __import__("transformers").__version__, "torch": self._torch.__version__})
 
     # ------------------------------------------------------------------ loading
@@ -298,7 +320,8 @@ class TransformersBackend:
         """Scores of rows whose continuations differ only in their last token.
 
         With ``prefix_sharing`` the rows are grouped by their common token prefix (persona, instructions,
-        response scale); every group's prefix runs once, and the suffixes of *all* groups then run in
+        response scale); every group's prefix runs once (and the groups' common roots once, see
+        :meth:`_prefix_cache`), and the suffixes of *all* groups then run in
         length-bucketed batches on top of their group's KV cache -- so a batch is full even when a group is
         small (one option order of one persona is only ~44 items). Rows without a long shared prefix run
         whole. Results equal unshared scoring up to float rounding.
@@ -324,18 +347,85 @@ class TransformersBackend:
                                                             [group_of[i] for i in shared], kv)))
         return [results[i] for i in rows]
 
-    def _prefix_cache(self, prefixes: list[list[int]]):
+    def _prefix_cache(self, prefixes: list[list[int]], past=None):
         """KV cache of every prefix, right-padded to the longest: ``(layers, lengths)`` where ``layers`` is a
         list of per-layer ``(keys, values)`` of shape ``[n_prefixes, heads, P, head_dim]``. Right padding keeps
         every real position exactly as in an unpadded run (causal attention never looks ahead), and the padded
-        positions are masked when the suffixes attend to them."""
+        positions are masked when the suffixes attend to them.
+
+        Prefixes are cached hierarchically: those sharing a long root (the system prompt and the start of the
+        instructions, shared by every option order) run the root once and only their own ends on top of it,
+        recursively. ``past`` is the cache of one sequence that every prefix continues (lengths include it).
+        """
         torch = self._torch
+        order = sorted(range(len(prefixes)), key=prefixes.__getitem__)
+        pieces: list[tuple[list[int], Any]] = []
+        flat: list[int] = []
+        for group, rlen in _prefix_groups([prefixes[i] for i in order], self.min_prefix):
+            members = [order[g] for g in group]
+            if rlen >= self.min_prefix:
+                root = self._run_prefixes([prefixes[members[0]][:rlen]], past)
+                pieces.append((members, self._prefix_cache([prefixes[i][rlen:] for i in members], root)))
+            else:
+                flat.extend(members)
+        if flat:
+            pieces.append((flat, self._run_prefixes([prefixes[i] for i in flat], past)))
+        if len(pieces) == 1 and pieces[0][0] == list(range(len(prefixes))):
+            return pieces[0][1]
+        width = max(layers[0][0].shape[2] for _, (layers, _) in pieces)
+        where = torch.tensor([i for members, _ in pieces for i in members], device=self.device)
+        back = torch.empty_like(where)
+        back[where] = torch.arange(len(where), device=self.device)
+        layers = [tuple(_cat_padded(torch, [p[1][0][li][kv] for p in pieces], width).index_select(0, back)
+                        for kv in (0, 1)) for li in range(len(pieces[0][1][0]))]
+        lengths = [0] * len(prefixes)
+        for members, (_, lens) in pieces:
+            for i, n in zip(members, lens):
+                lengths[i] = n
+        return layers, lengths
+
+    def _run_prefixes(self, seqs: list[list[int]], past=None):
+        """Run token sequences (right-padded batches) on top of ``past`` (one sequence's ``(layers, [length])``
+        or None) and return their caches the way :meth:`_prefix_cache` does, past included."""
+        torch = self._torch
+        from transformers import DynamicCache
+
+        base = past[1][0] if past is not None else 0
         keys: list[list[Any]] = []
         values: list[list[Any]] = []
-        for sub in _chunks(prefixes, self.batch_size):
+        for sub in _chunks(seqs, self.batch_size):
             ids, mask = self._batch(sub)
+            if self._fast is not None:
+                b = len(sub)
+                pos = torch.arange(base, base + ids.shape[1], device=self.device).expand(b, -1)
+                fast_past = None
+                if past is not None:
+                    fast_past = ([(k[:1, :, :base], v[:1, :, :base]) for k, v in past[0]],
+                                 torch.tensor([base], device=self.device), None)
+                with self._no_grad():
+                    _, new = self._fast(ids, pos, mask.bool(), fast_past, keep=1, want_cache=True)
+                for li, (k, v) in enumerate(new):
+                    if past is not None:
+                        pk, pv = past[0][li]
+                        k = torch.cat([pk[:1, :, :base].expand(b, -1, -1, -1), k], 2)
+                        v = torch.cat([pv[:1, :, :base].expand(b, -1, -1, -1), v], 2)
+                    if li == len(keys):
+                        keys.append([])
+                        values.append([])
+                    keys[li].append(k)
+                    values[li].append(v)
+                continue
+            kwargs: dict[str, Any] = {}
+            if past is not None:
+                b = len(sub)
+                cache = DynamicCache(config=self.model.config)
+                for li, (k, v) in enumerate(past[0]):
+                    cache.update(k[:, :, :base].expand(b, -1, -1, -1), v[:, :, :base].expand(b, -1, -1, -1), li)
+                mask = torch.cat([torch.ones((b, base), dtype=mask.dtype, device=mask.device), mask], 1)
+                pos = torch.arange(base, base + ids.shape[1], device=self.device).expand(b, -1)
+                kwargs = {self._cache_kw: cache, "position_ids": pos}
             with self._no_grad():
-                out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
+                out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1, **kwargs)
             cache = getattr(out, "cache", None) or out.past_key_values
             for li, layer in enumerate(cache.layers):
                 if li == len(keys):
@@ -343,17 +433,15 @@ class TransformersBackend:
                     values.append([])
                 keys[li].append(layer.keys)
                 values[li].append(layer.values)
-        width = max(len(p) for p in prefixes)
+        width = base + max(len(s) for s in seqs)
         layers = [(_cat_padded(torch, k, width), _cat_padded(torch, v, width)) for k, v in zip(keys, values)]
-        return layers, [len(p) for p in prefixes]
+        return layers, [base + len(s) for s in seqs]
 
     def _score_suffixes(self, chunk, groups: list[int], kv) -> list[list[float]]:
         """Run the rows' suffixes (whole sequences when ``kv`` is None) in batches bucketed by length, each row
         on top of its group's cached prefix, and read every option's log-prob from the last positions only
         (``logits_to_keep``), gathered on the device in one step per batch."""
         torch = self._torch
-        from transformers import DynamicCache
-
         layers, plens = kv if kv is not None else (None, None)
         width_p = layers[0][0].shape[2] if layers else 0
         order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]) - (plens[groups[i]] if plens else 0))
@@ -373,21 +461,10 @@ class TransformersBackend:
                 mask[j, width_p + width - len(x):] = 1
                 pos[j, width - len(x):] = torch.arange(s, s + len(x))
             keep = 1 + max(chunk[i][3] for i in sub)
-            kwargs: dict[str, Any] = {}
-            if layers:
-                sel = [groups[i] for i in sub]
-                if len(set(sel)) == 1:  # one group: a view of its cache, no copy
-                    pick = lambda t: t[sel[0]:sel[0] + 1].expand(b, -1, -1, -1)  # noqa: E731
-                else:
-                    index = torch.tensor(sel, device=self.device)
-                    pick = lambda t: t.index_select(0, index)  # noqa: E731
-                cache = DynamicCache(config=self.model.config)
-                for li, (k, v) in enumerate(layers):
-                    cache.update(pick(k), pick(v), li)
-                kwargs = {"use_cache": True, self._cache_kw: cache}
+            sel = [groups[i] for i in sub]
             with self._no_grad():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                    position_ids=pos.to(self.device), logits_to_keep=keep, **kwargs).logits
+                logits = self._suffix_logits(ids.to(self.device), mask.to(self.device), pos.to(self.device), keep,
+                                             kv, sel)
                 lse = torch.logsumexp(logits.float(), dim=-1)  # [b, keep]
                 r_idx, p_idx, t_idx = [], [], []
                 for j, i in enumerate(sub):
@@ -405,6 +482,37 @@ class TransformersBackend:
                 res[i] = [shared + v for v in vals[at + n_common:at + n_common + len(conts)]]
                 at += n_common + len(conts)
         return [res[i] for i in range(len(chunk))]
+
+    def _suffix_logits(self, ids, mask, pos, keep: int, kv, sel: list[int]):
+        """Logits ``[b, keep, vocab]`` of a left-padded suffix batch, row ``j`` on top of prefix ``sel[j]`` of
+        ``kv`` (or of nothing when ``kv`` is None); ``mask`` covers prefix width + suffix width."""
+        torch = self._torch
+        layers, plens = kv if kv is not None else (None, None)
+        one = layers is not None and len(set(sel)) == 1  # one group: its cache is shared, never copied per row
+        if self._fast is not None:
+            past = None
+            if one:
+                past = ([(k[sel[0]:sel[0] + 1], v[sel[0]:sel[0] + 1]) for k, v in layers],
+                        torch.tensor([plens[sel[0]]], device=self.device), None)
+            elif layers is not None:
+                past = (layers, torch.tensor(plens, device=self.device), torch.tensor(sel, device=self.device))
+            return self._fast(ids, pos, mask[:, mask.shape[1] - ids.shape[1]:].bool(), past, keep=keep)
+        kwargs: dict[str, Any] = {}
+        if layers is not None:
+            from transformers import DynamicCache
+
+            b = len(sel)
+            if one:
+                pick = lambda t: t[sel[0]:sel[0] + 1].expand(b, -1, -1, -1)  # noqa: E731
+            else:
+                index = torch.tensor(sel, device=self.device)
+                pick = lambda t: t.index_select(0, index)  # noqa: E731
+            cache = DynamicCache(config=self.model.config)
+            for li, (k, v) in enumerate(layers):
+                cache.update(pick(k), pick(v), li)
+            kwargs = {"use_cache": True, self._cache_kw: cache}
+        return self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep,
+                          **kwargs).logits
 
     def _score_multi(self, chunk) -> list[list[float]]:
         seqs, where = [], []

@@ -68,13 +68,7 @@ class OpenAIBackend:
     def __init__(self, model: str | None = None, *, base_url: str = "http://127.0.0.1:8000/v1",
                  api_key_env: str = "OPENAI_API_KEY", max_concurrency: int = 8, max_retries: int = 5,
                  backoff_s: float = 0.5, max_backoff_s: float = 30.0, timeout_s: float = 120.0,
-                 top_logprobs: int = 20, prefill: str = "continue", weights_sha256: str = "",
-                 **unknown: Any) -> None:
-        if "api_key" in unknown:
-            raise BackendError("do not put an API key in a study file: set it in an environment variable and "
-                               "name that with api_key_env (default OPENAI_API_KEY)")
-        if unknown:
-            raise BackendError(f"unknown openai backend settings: {sorted(unknown)}")
+                 top_logprobs: int = 20, prefill: str = "continue", weights_sha256: str = "") -> None:
         if prefill not in {"continue", "drop"}:
             raise BackendError(f"prefill must be 'continue' or 'drop', not {prefill!r}")
         if max_concurrency < 1 or max_retries < 0 or top_logprobs < 1:

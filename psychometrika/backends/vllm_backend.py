@@ -73,7 +73,7 @@ class VLLMBackend:
     def __init__(self, model: str | None = None, *, dtype: str = "auto", max_model_len: int | None = 4096,
                  gpu_memory_utilization: float = 0.85, tensor_parallel_size: int = 1, seed: int = 0,
                  enable_prefix_caching: bool = True, enforce_eager: bool = False,
-                 engine_kwargs: dict[str, Any] | None = None, **ignored: Any) -> None:
+                 engine_kwargs: dict[str, Any] | None = None) -> None:
         try:
             import vllm
             from vllm import LLM

@@ -318,7 +318,8 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
                   prefetch: int = 2, speculate: bool = True, max_attempts: int = 3, max_restarts: int = 3,
                   write_rows: int = 1024, flush_s: float = 5.0,
                   backend_factory: BackendFactory | None = None, runtime_env: dict[str, Any] | None = None,
-                  on_shard: Callable[[dict[str, Any]], None] | None = None) -> RayRunReport:
+                  on_shard: Callable[[dict[str, Any]], None] | None = None,
+                  study_text: str | None = None) -> RayRunReport:
     """Administer a study on a Ray cluster into the run folder ``out`` (resuming what is already there).
 
     Same contract as :func:`psychometrika.engine.run.run_study` — same folder layout, same rows, resumable after
@@ -344,6 +345,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     runtime_env : Ray runtime environment for the workers (e.g. ``{"pip": [...]}``) when nodes lack packages.
     on_shard : called on the driver after each shard is stored, with a dict (shard, worker, pid, actor, written,
         rows, stored, finished, total, workers); for monitoring.
+    study_text : with an already loaded :class:`Study`, the text to store with the run (its file's bytes).
 
     Returns
     -------
@@ -357,7 +359,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     """
     ray = _import_ray()
     t0 = time.perf_counter()
-    study, study_text = _run.load_study_text(study)
+    study, study_text = _run.load_study_text(study, study_text)
     if min(prefetch, max_attempts, cpus_per_worker, write_rows) < 1 or flush_s <= 0:
         raise StudyError("prefetch, max_attempts, cpus_per_worker and write_rows must be at least 1, flush_s > 0")
     s_hash, plan, store, previous, todo = _run.open_run(study, study_text, out, force)

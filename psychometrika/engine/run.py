@@ -213,10 +213,11 @@ def _manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[str, d
     }
 
 
-def load_study_text(study: Study | str | Path) -> tuple[Study, str]:
-    """The study and the text stored with its run (the file's bytes, or the normalised model as JSON)."""
+def load_study_text(study: Study | str | Path, text: str | None = None) -> tuple[Study, str]:
+    """The study and the text stored with its run: ``text`` when given with a loaded study, else the file's
+    bytes, or the normalised model as JSON."""
     if isinstance(study, Study):
-        return study, json.dumps(study.model_dump(mode="json"), indent=2)
+        return study, text or json.dumps(study.model_dump(mode="json"), indent=2)
     path = Path(study)
     return load_study(path), path.read_text(encoding="utf-8")
 
@@ -258,14 +259,14 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
         ``ray://host:10001`` joins one; default ``$RAY_ADDRESS`` or ``local``) and the number of worker actors.
     """
     t0 = time.perf_counter()
-    given = study
     study, study_text = load_study_text(study)
     if (executor or study.executor) == "ray":
         from .ray_executor import run_study_ray
 
-        return run_study_ray(given, out, address=ray_address or os.environ.get("RAY_ADDRESS") or "local",
-                             workers=workers, force=force, progress=progress, batch_size=batch_size,
-                             max_rows=max_rows, backend_factory=backend_factory)
+        return run_study_ray(study, out, study_text=study_text,
+                             address=ray_address or os.environ.get("RAY_ADDRESS") or "local", workers=workers,
+                             force=force, progress=progress, batch_size=batch_size, max_rows=max_rows,
+                             backend_factory=backend_factory)
     s_hash, plan, store, previous, todo = open_run(study, study_text, out, force)
     report = RunReport(Path(out), len(plan), len(plan) - len(todo), 0, 0, 0, 0.0)
     factory = backend_factory or default_backend_factory

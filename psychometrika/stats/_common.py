@@ -298,9 +298,13 @@ def sym_eigen(a: np.ndarray, only_values: bool = False):
 
 def cor_smooth(r: np.ndarray, eig_tol: float = 1e-12, *, warn_user: bool = True) -> np.ndarray:
     """psych's ``cor.smooth``: if the matrix is not positive definite, set small eigenvalues to
-    ``100 * eig_tol``, rescale them to sum to ``p`` and return the nearest correlation matrix."""
+    ``100 * eig_tol``, rescale them to sum to ``p`` and return the nearest correlation matrix.
+
+    psych smooths when the smallest eigenvalue is below machine epsilon; a singular matrix's zero eigenvalue
+    comes out of LAPACK as rounding noise of order ``p * eps * max eigenvalue``, either sign, so that is the
+    threshold here (the same decision as psych's wherever the decision is not decided by noise)."""
     vals, vecs = sym_eigen(r)
-    if vals.min() < _EPS:
+    if vals.min() < max(_EPS, len(vals) * _EPS * vals.max()):
         if warn_user:
             warn("correlation matrix was not positive definite; it was smoothed (psych's cor.smooth)")
         vals = np.where(vals < eig_tol, 100 * eig_tol, vals)

@@ -223,7 +223,7 @@ def _object_variance(g: GStudyResult) -> float:
 
 
 def _error_variances(g: GStudyResult, n: Mapping[str, Any]) -> tuple[Any, Any]:
-    """Brennan's relative and absolute error variances for n' levels per facet (2001, ch. 4):
+    r"""Brennan's relative and absolute error variances for n' levels per facet (2001, ch. 4):
     :math:`\sigma^2_\delta = \sum_{\alpha \ni p} \sigma^2_\alpha / \prod_{f \in \alpha \setminus p} n'_f`,
     :math:`\sigma^2_\Delta` the same over every effect but p. The n' may be numbers or broadcastable arrays."""
     rel: Any = 0.0

@@ -18,7 +18,9 @@ def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
 
     res = bench.run("cpu", "tiny-random", n_items=3, n_orders=2, batch_size=4, dtype="float32",
                     print_fn=lines.append)
-    assert set(res["methods"]) == {"generate_per_item", "generate_batched", "score_batched", "score_shared_prefix"}
+    assert set(res["methods"]) == {"generate_per_item", "generate_batched", "score_batched", "score_shared_prefix",
+                                   "score_shared_prefix_hf"}  # the lean forward runs, and the transformers one too
+    assert res["info"]["forward"] == "psychometrika"
     assert res["info"]["prompts"] == 6 and res["info"]["mean_shared_prefix_tokens"] > 100
     assert res["agreement_scoring"] == 1.0 and res["max_abs_dlogprob"] < 1e-4  # same dtype, same answers
     assert lines[-1].startswith("speedup_vs_naive=") and float(lines[-1].split("=")[1]) > 0

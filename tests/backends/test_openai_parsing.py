@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from psychometrika.backends import make_backend
 from psychometrika.backends.openai_backend import OpenAIBackend, one_hot, option_logprobs
 from psychometrika.errors import BackendError
 
@@ -53,9 +54,9 @@ def test_one_hot_fallback_for_servers_without_logprobs():
 
 def test_api_keys_are_refused_in_study_settings():
     with pytest.raises(BackendError, match="environment variable"):
-        OpenAIBackend("m", api_key="sk-secret-value")
-    with pytest.raises(BackendError, match="unknown openai backend settings"):
-        OpenAIBackend("m", temprature=0.5)
+        make_backend("openai", "m", api_key="sk-secret-value")
+    with pytest.raises(BackendError, match=r"unknown setting\(s\) temprature for backend 'openai'; it takes: api_key_env"):
+        make_backend("openai", "m", temprature=0.5)
 
 
 def test_unreachable_server_fails_with_a_clear_message():

@@ -79,6 +79,8 @@ BROKEN = [
     ("reserved persona", ("{id: warm,", "{id: none,"), None, None, "reserved"),
     ("api key in file", ("{id: m1, backend: dummy}", "{id: m1, backend: openai, settings: {api_key: sk-123}}"),
      "models[0].settings", 7, "never put API keys"),
+    ("misspelt backend setting", ("{id: m1, backend: dummy}", "{id: m1, backend: dummy, settings: {delay: 0.1}}"),
+     "models[0].settings", 7, "unknown setting(s) delay for backend 'dummy'; it takes: delay_s"),
     ("bad order", ("[original, reversed]", "[original, sideways]"), None, None, "unknown option order"),
     ("too many paraphrases", ("instructions: all", "instructions: 5"), None, None, "first 5"),
     ("unknown scale subset", (f"  - {DATA / 'mini.yaml'}\n", f"  - {{id: {DATA / 'mini.yaml'}, scales: [Z]}}\n"),

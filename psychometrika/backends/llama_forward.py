@@ -1,0 +1,232 @@
+"""A lean forward pass for Llama-layout decoders, for option scoring on top of cached prefixes.
+
+Questionnaire scoring runs short suffixes (an item, ~30 tokens) on top of long cached prefixes (system prompt,
+persona, instructions, scale) and needs logits at the last few positions only. ``transformers``' generic forward
+pays for generality there: a ``DynamicCache`` that concatenates every prefix onto every row's keys and values,
+``repeat_kv`` copies of them for grouped-query attention, a 4-D mask, and unfused elementwise kernels. This module
+runs the same arithmetic with the model's own weights:
+
+* attention is computed in two blocks -- queries against the cached prefix and queries against the suffix --
+  joined in one softmax. A prefix shared by the whole batch is used as one ``[kv_heads, P, head_dim]`` matrix
+  that every row's queries multiply (no per-row copy); grouped-query heads are folded into the query dimension
+  instead of repeating the keys. Attention FLOPs are <1 % of the linear layers' on this workload, so plain
+  matmuls lose nothing to a fused kernel here.
+* q/k/v and gate/up projections run as one GEMM each (the modules' weights become views into one fused
+  tensor, so no memory is added).
+* the final norm and ``lm_head`` run on the kept last positions only.
+
+Supported: ``model_type`` llama, mistral (no sliding window in reach) and qwen2 (q/k/v biases), with SiLU MLPs,
+plain ``nn.Linear`` projections and a position-independent RoPE (default, linear, llama3, yarn...: the inverse
+frequencies and scaling are read from the model's own rotary module). :func:`supports` says why not otherwise,
+and the backend then uses the ``transformers`` forward. Equality with the ``transformers`` forward is tested
+(``tests/backends/test_llama_forward.py``).
+
+Arithmetic follows ``transformers``' Llama: RMSNorm in float32 then the weight in the model dtype, RoPE
+``x * cos + rotate_half(x) * sin`` with cos/sin cast to the model dtype, softmax in float32.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+_TYPES = {"llama", "mistral", "qwen2"}
+_POSITION_DEPENDENT_ROPE = {"dynamic", "longrope"}
+
+
+def supports(model: Any, max_length: int | None = None) -> str | None:
+    """``None`` when :class:`LlamaForward` can run ``model`` on sequences up to ``max_length`` tokens (default:
+    the model's ``max_position_embeddings``), else the reason it cannot."""
+    import torch
+
+    cfg = getattr(model, "config", None)
+    kind = getattr(cfg, "model_type", None)
+    if kind not in _TYPES:
+        return f"model_type {kind!r} is not one of {sorted(_TYPES)}"
+    if getattr(cfg, "hidden_act", "silu") != "silu":
+        return f"hidden_act {cfg.hidden_act!r} is not silu"
+    window = getattr(cfg, "sliding_window", None)
+    reach = max_length or getattr(cfg, "max_position_embeddings", None) or 1 << 30
+    if window and (kind != "qwen2" or getattr(cfg, "use_sliding_window", False)) and window < reach:
+        return f"sliding_window {window} is within the context"
+    inner = getattr(model, "model", None)
+    rotary = getattr(inner, "rotary_emb", None)
+    if rotary is None or not hasattr(rotary, "inv_freq"):
+        return "no rotary_emb.inv_freq"
+    if getattr(rotary, "rope_type", "default") in _POSITION_DEPENDENT_ROPE:
+        return f"rope_type {rotary.rope_type!r} depends on the sequence length"
+    for layer in inner.layers:
+        att, mlp = layer.self_attn, layer.mlp
+        mods = [att.q_proj, att.k_proj, att.v_proj, att.o_proj, mlp.gate_proj, mlp.up_proj, mlp.down_proj]
+        if any(type(m) is not torch.nn.Linear for m in mods):
+            return "projections are not plain nn.Linear (quantized weights?)"
+        if any(m.bias is not None for m in mods[3:]) or len({m.bias is None for m in mods[:3]}) > 1:
+            return "unsupported projection biases"
+    if type(getattr(model, "lm_head", None)) is not torch.nn.Linear:
+        return "lm_head is not a plain nn.Linear"
+    return None
+
+
+# fused (weight, bias) of a module whose projections were re-pointed into them: a model attached to several
+# backends (the benchmark's) is fused once, not once per backend
+_FUSED: "weakref.WeakKeyDictionary[Any, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _fuse(torch, owner: Any, mods: list) -> tuple[Any, Any]:
+    """One weight (and bias) for the Linear modules ``mods`` of ``owner``, the modules' own parameters becoming
+    views of it (same values, no added memory)."""
+    done = _FUSED.get(owner)
+    if done is not None and mods[0].weight.data_ptr() == done[0].data_ptr() \
+            and sum(m.weight.shape[0] for m in mods) == done[0].shape[0]:
+        return done
+    weight = torch.cat([m.weight.detach() for m in mods], 0)
+    bias = torch.cat([m.bias.detach() for m in mods], 0) if mods[0].bias is not None else None
+    at = 0
+    for m in mods:
+        n = m.weight.shape[0]
+        m.weight = torch.nn.Parameter(weight[at:at + n], requires_grad=False)
+        if bias is not None:
+            m.bias = torch.nn.Parameter(bias[at:at + n], requires_grad=False)
+        at += n
+    _FUSED[owner] = (weight, bias)
+    return weight, bias
+
+
+class LlamaForward:
+    """Functional scoring forward over a loaded Llama-layout ``transformers`` model (see the module docstring).
+
+    Args:
+        model: a model :func:`supports` accepts. Its q/k/v and gate/up weights are re-pointed into fused
+            tensors (same values, same memory).
+        compile: wrap each decoder layer in ``torch.compile(dynamic=True)`` (fuses the norm, RoPE and SiLU
+            kernels; the first batches of each new shape pay the compile time).
+    """
+
+    def __init__(self, model: Any, *, compile: bool = False) -> None:
+        import torch
+
+        reason = supports(model)
+        if reason:
+            raise ValueError(f"LlamaForward cannot run this model: {reason}")
+        self._torch = torch
+        cfg, inner = model.config, model.model
+        self.n_heads = cfg.num_attention_heads
+        self.n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.n_heads
+        self.scale = self.head_dim ** -0.5
+        self.embed = inner.embed_tokens
+        self.inv_freq = inner.rotary_emb.inv_freq
+        self.rope_scale = float(getattr(inner.rotary_emb, "attention_scaling", 1.0) or 1.0)
+        self.norm = (inner.norm.weight, inner.norm.variance_epsilon)
+        self.lm_head = model.lm_head
+        self.layers = []
+        for layer in inner.layers:
+            att, mlp = layer.self_attn, layer.mlp
+            wqkv, bqkv = _fuse(torch, att, [att.q_proj, att.k_proj, att.v_proj])
+            wgu, _ = _fuse(torch, mlp, [mlp.gate_proj, mlp.up_proj])
+            self.layers.append((layer.input_layernorm.weight, layer.input_layernorm.variance_epsilon, wqkv, bqkv,
+                                att.o_proj.weight, layer.post_attention_layernorm.weight,
+                                layer.post_attention_layernorm.variance_epsilon, wgu, mlp.down_proj.weight))
+        self._layer = torch.compile(self._layer_fn, dynamic=True) if compile else self._layer_fn
+
+    # ------------------------------------------------------------------ pieces
+    def _rms(self, x, weight, eps):
+        torch = self._torch
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+        return weight * h.to(x.dtype)
+
+    def _rope(self, x, cos, sin):
+        half = x.shape[-1] // 2
+        rot = self._torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+        return x * cos + rot * sin
+
+    def _layer_fn(self, x, cos, sin, pk, pv, shared: bool, pbias, sbias, params):
+        """One decoder layer on suffix states ``x`` [b, s, D] with the prefix keys/values ``pk``/``pv``
+        ([1 or b, kv, P, d], or None) and additive masks ``pbias`` [b, 1, 1, 1, P] and ``sbias``
+        [b, 1, s, 1, s]. Returns the new states and this layer's suffix keys/values [b, kv, s, d]."""
+        torch = self._torch
+        ln1, eps1, wqkv, bqkv, wo, ln2, eps2, wgu, wd = params
+        b, s, _ = x.shape
+        kvh, d = self.n_kv, self.head_dim
+        g = self.n_heads // kvh
+        qkv = torch.nn.functional.linear(self._rms(x, ln1, eps1), wqkv, bqkv)
+        q, k, v = qkv.split([self.n_heads * d, kvh * d, kvh * d], dim=-1)
+        q = self._rope(q.view(b, s, self.n_heads, d), cos, sin)
+        k = self._rope(k.view(b, s, kvh, d), cos, sin).transpose(1, 2)  # [b, kv, s, d]
+        v = v.view(b, s, kvh, d).transpose(1, 2)
+        # query heads h = kv * g + j share key head kv: fold (s, g) into the query dimension
+        q = q.view(b, s, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(b, kvh, s * g, d)
+        scores_s = torch.matmul(q, k.transpose(-1, -2)).view(b, kvh, s, g, s).float() * self.scale + sbias
+        if pk is not None:
+            if shared:  # every row's queries against the one prefix: [kv, b*s*g, d] @ [kv, d, P]
+                sp = torch.matmul(q.transpose(0, 1).reshape(kvh, b * s * g, d), pk[0].transpose(-1, -2))
+                sp = sp.view(kvh, b, s, g, -1).transpose(0, 1)
+            else:
+                sp = torch.matmul(q, pk.transpose(-1, -2)).view(b, kvh, s, g, -1)
+            p_len = sp.shape[-1]
+            probs = torch.softmax(torch.cat([sp.float() * self.scale + pbias, scores_s], -1), -1).to(x.dtype)
+            pp, ps = probs[..., :p_len], probs[..., p_len:]
+            if shared:
+                out = torch.matmul(pp.transpose(0, 1).reshape(kvh, b * s * g, p_len), pv[0])
+                out = out.view(kvh, b, s * g, d).transpose(0, 1)
+            else:
+                out = torch.matmul(pp.reshape(b, kvh, s * g, p_len), pv)
+        else:
+            ps, out = torch.softmax(scores_s, -1).to(x.dtype), 0
+        out = out + torch.matmul(ps.reshape(b, kvh, s * g, s), v)
+        out = out.view(b, kvh, s, g, d).permute(0, 2, 1, 3, 4).reshape(b, s, self.n_heads * d)
+        x = x + torch.nn.functional.linear(out, wo)
+        gate, up = torch.nn.functional.linear(self._rms(x, ln2, eps2), wgu).chunk(2, dim=-1)
+        x = x + torch.nn.functional.linear(torch.nn.functional.silu(gate) * up, wd)
+        return x, k, v
+
+    # ------------------------------------------------------------------ forward
+    def __call__(self, ids, positions, valid, past=None, keep: int = 1, want_cache: bool = False):
+        """Logits of the last ``keep`` positions, and the new tokens' keys/values when ``want_cache``.
+
+        Args:
+            ids, positions: ``[b, s]`` token ids and their positions (a row's first suffix token sits at
+                position = its prefix length).
+            valid: ``[b, s]`` bool, the real (non-padding) tokens; padding may be on either side.
+            past: ``None`` or ``(layers, lengths, rows)``: per-layer ``(keys, values)`` of shape
+                ``[n, kv_heads, P, head_dim]`` (after RoPE, as ``transformers`` caches them), each prefix's
+                valid length ``[n]`` (positions beyond it are padding), and ``rows`` -- ``None`` when every
+                row continues prefix 0 (then ``n`` should be 1), else a ``[b]`` index into the ``n`` prefixes.
+            keep: how many last positions need logits.
+            want_cache: also return per-layer ``(keys, values)`` of the suffix tokens, ``[b, kv, s, d]``.
+        """
+        torch = self._torch
+        b, s = ids.shape
+        dev = ids.device
+        x = self.embed(ids)
+        freqs = positions.to(torch.float32)[..., None] * self.inv_freq.float().to(dev)
+        emb = torch.cat((freqs, freqs), -1)
+        cos = (emb.cos() * self.rope_scale).to(x.dtype)[:, :, None, :]
+        sin = (emb.sin() * self.rope_scale).to(x.dtype)[:, :, None, :]
+        neg = torch.finfo(torch.float32).min
+        causal = torch.tril(torch.ones((s, s), dtype=torch.bool, device=dev))
+        allowed = causal[None] & valid[:, None, :]
+        allowed = allowed | torch.eye(s, dtype=torch.bool, device=dev)[None]  # padding queries stay finite
+        sbias = torch.zeros((b, s, s), device=dev).masked_fill(~allowed, neg)[:, None, :, None, :]
+        layers, shared, rows, pbias = None, False, None, None
+        if past is not None:
+            layers, lengths, rows = past
+            shared = rows is None
+            p_width = layers[0][0].shape[2]
+            plen = lengths.to(dev) if rows is None else lengths.to(dev).index_select(0, rows)
+            pad = torch.arange(p_width, device=dev)[None, :] >= plen.view(-1, 1)  # [1 or b, P]
+            pbias = torch.zeros(pad.shape, device=dev).masked_fill(pad, neg)[:, None, None, None, :]
+        new = []
+        for li, params in enumerate(self.layers):
+            pk = pv = None
+            if layers is not None:
+                pk, pv = layers[li]
+                if not shared:
+                    pk, pv = pk.index_select(0, rows), pv.index_select(0, rows)
+            x, k, v = self._layer(x, cos, sin, pk, pv, shared, pbias, sbias, params)
+            if want_cache:
+                new.append((k, v))
+        h = self._rms(x[:, -keep:], *self.norm)
+        logits = torch.nn.functional.linear(h, self.lm_head.weight, self.lm_head.bias)
+        return (logits, new) if want_cache else logits
