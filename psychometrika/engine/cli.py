@@ -107,12 +107,14 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:
           items: int = typer.Option(22, "--items", min=1, help="Items per option order."),
           orders: int = typer.Option(4, "--orders", min=1, help="Option orders (distinct permutations of the scale)."),
           batch_size: int = typer.Option(16, "--batch-size", min=1),
+          compile: bool = typer.Option(False, "--compile", help="torch.compile the lean forward's decoder layer."),
           json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON.")) -> None:
     """Benchmark per-item generation, batched generation, batched and shared-prefix option scoring."""
     from ..backends.bench import main as bench_main
 
     argv = ["--device", device, "--model", model, "--items", str(items), "--orders", str(orders),
-            "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else [])
+            "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else []) \
+        + (["--compile"] if compile else [])
     bench_main(argv)
 
 

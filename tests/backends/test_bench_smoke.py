@@ -28,3 +28,19 @@ def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
     main(["--model", "tiny-random", "--items", "2", "--orders", "1", "--batch-size", "2", "--dtype", "float32",
           "--json", str(out)])
     assert json.loads(out.read_text())["info"]["prompts"] == 2
+
+
+@pytest.mark.slow
+def test_bench_command_runs_the_compiled_lean_forward(tmp_path, capsys):
+    from psychometrika.cli import main
+
+    out = tmp_path / "bench.json"
+    with pytest.raises(SystemExit) as done:
+        main(["bench", "--model", "tiny-random", "--items", "2", "--orders", "2", "--batch-size", "2", "--compile",
+              "--json", str(out)])
+    assert done.value.code == 0
+    res = json.loads(out.read_text())
+    assert res["info"]["compile"] is True and res["info"]["forward"] == "psychometrika"
+    assert "score_shared_prefix_hf" in res["methods"]
+    assert res["max_abs_dlogprob"] < 0.05  # bf16 (the random models' default): rounding, not a different answer
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup_vs_naive=")
