@@ -388,54 +388,43 @@ class TransformersBackend:
         """Run token sequences (right-padded batches) on top of ``past`` (one sequence's ``(layers, [length])``
         or None) and return their caches the way :meth:`_prefix_cache` does, past included."""
         torch = self._torch
-        from transformers import DynamicCache
-
         base = past[1][0] if past is not None else 0
-        keys: list[list[Any]] = []
-        values: list[list[Any]] = []
+        batches = []
         for sub in _chunks(seqs, self.batch_size):
             ids, mask = self._batch(sub)
-            if self._fast is not None:
-                b = len(sub)
-                pos = torch.arange(base, base + ids.shape[1], device=self.device).expand(b, -1)
-                fast_past = None
-                if past is not None:
-                    fast_past = ([(k[:1, :, :base], v[:1, :, :base]) for k, v in past[0]],
-                                 torch.tensor([base], device=self.device), None)
-                with self._no_grad():
-                    _, new = self._fast(ids, pos, mask.bool(), fast_past, keep=1, want_cache=True)
-                for li, (k, v) in enumerate(new):
-                    if past is not None:
-                        pk, pv = past[0][li]
-                        k = torch.cat([pk[:1, :, :base].expand(b, -1, -1, -1), k], 2)
-                        v = torch.cat([pv[:1, :, :base].expand(b, -1, -1, -1), v], 2)
-                    if li == len(keys):
-                        keys.append([])
-                        values.append([])
-                    keys[li].append(k)
-                    values[li].append(v)
-                continue
-            kwargs: dict[str, Any] = {}
-            if past is not None:
-                b = len(sub)
-                cache = DynamicCache(config=self.model.config)
-                for li, (k, v) in enumerate(past[0]):
-                    cache.update(k[:, :, :base].expand(b, -1, -1, -1), v[:, :, :base].expand(b, -1, -1, -1), li)
-                mask = torch.cat([torch.ones((b, base), dtype=mask.dtype, device=mask.device), mask], 1)
-                pos = torch.arange(base, base + ids.shape[1], device=self.device).expand(b, -1)
-                kwargs = {self._cache_kw: cache, "position_ids": pos}
+            pos = torch.arange(base, base + ids.shape[1], device=self.device).expand(len(sub), -1)
             with self._no_grad():
-                out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1, **kwargs)
-            cache = getattr(out, "cache", None) or out.past_key_values
-            for li, layer in enumerate(cache.layers):
-                if li == len(keys):
-                    keys.append([])
-                    values.append([])
-                keys[li].append(layer.keys)
-                values[li].append(layer.values)
+                batches.append(self._prefix_batch(ids, mask, pos, past, base))
         width = base + max(len(s) for s in seqs)
-        layers = [(_cat_padded(torch, k, width), _cat_padded(torch, v, width)) for k, v in zip(keys, values)]
+        layers = [tuple(_cat_padded(torch, [batch[li][kv] for batch in batches], width) for kv in (0, 1))
+                  for li in range(len(batches[0]))]
         return layers, [base + len(s) for s in seqs]
+
+    def _prefix_batch(self, ids, mask, pos, past, base: int) -> list[tuple[Any, Any]]:
+        """Per-layer ``(keys, values)`` ``[b, kv_heads, base + width, head_dim]`` of one right-padded batch run
+        on top of the first ``base`` positions of ``past``."""
+        torch = self._torch
+        b = ids.shape[0]
+        root = [(k[:1, :, :base], v[:1, :, :base]) for k, v in past[0]] if past is not None else None
+        if self._fast is not None:
+            fast_past = (root, torch.tensor([base], device=self.device), None) if root else None
+            _, new = self._fast(ids, pos, mask.bool(), fast_past, keep=1, want_cache=True)
+            if root is None:
+                return new
+            return [tuple(torch.cat([r.expand(b, -1, -1, -1), n], 2) for r, n in zip(rkv, nkv))
+                    for rkv, nkv in zip(root, new)]
+        kwargs: dict[str, Any] = {}
+        if root is not None:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=self.model.config)
+            for li, (k, v) in enumerate(root):
+                cache.update(k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1), li)
+            mask = torch.cat([torch.ones((b, base), dtype=mask.dtype, device=mask.device), mask], 1)
+            kwargs = {self._cache_kw: cache, "position_ids": pos}
+        out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1, **kwargs)
+        cache = getattr(out, "cache", None) or out.past_key_values
+        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def _score_suffixes(self, chunk, groups: list[int], kv) -> list[list[float]]:
         """Run the rows' suffixes (whole sequences when ``kv`` is None) in batches bucketed by length, each row

@@ -9,8 +9,9 @@ runs the same arithmetic with the model's own weights:
 * attention is computed in two blocks -- queries against the cached prefix and queries against the suffix --
   joined in one softmax. A prefix shared by the whole batch is used as one ``[kv_heads, P, head_dim]`` matrix
   that every row's queries multiply (no per-row copy); grouped-query heads are folded into the query dimension
-  instead of repeating the keys. Attention FLOPs are <1 % of the linear layers' on this workload, so plain
-  matmuls lose nothing to a fused kernel here.
+  instead of repeating the keys. Attention is a small share of the FLOPs on this workload (about 0.3 % of
+  the linear layers' at the Llama-3-8B shape, 6 % for the 135M embedded model), so plain matmuls lose little
+  to a fused attention kernel here.
 * q/k/v and gate/up projections run as one GEMM each (the modules' weights become views into one fused
   tensor, so no memory is added).
 * the final norm and ``lm_head`` run on the kept last positions only.

@@ -9,15 +9,18 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module")
-def backends():
+@pytest.fixture(scope="module", params=["auto", "transformers"])
+def backends(request):
+    """(unshared, shared) backends; both forwards: psychometrika's lean one (auto) and transformers'."""
     from psychometrika.backends.bench import make_random_llama
     from psychometrika.backends.hf import TransformersBackend
 
     model, tok = make_random_llama("cpu", "float32", shape="tiny")
     make = lambda sharing: TransformersBackend.from_model(model, tok, batch_size=5,  # noqa: E731
-                                                          prefix_sharing=sharing)
-    return make(False), make(True)
+                                                          prefix_sharing=sharing, forward=request.param)
+    plain, shared = make(False), make(True)
+    assert (shared._fast is not None) == (request.param == "auto")
+    return plain, shared
 
 
 def _requests():
