@@ -38,6 +38,13 @@ _POSITION_DEPENDENT_ROPE = {"dynamic", "longrope"}
 def supports(model: Any, max_length: int | None = None) -> str | None:
     """``None`` when :class:`LlamaForward` can run ``model`` on sequences up to ``max_length`` tokens (default:
     the model's ``max_position_embeddings``), else the reason it cannot."""
+    try:
+        return _unsupported(model, max_length)
+    except AttributeError as exc:  # a remote-code model that calls itself llama but is laid out otherwise
+        return f"unexpected module layout ({exc})"
+
+
+def _unsupported(model: Any, max_length: int | None) -> str | None:
     import torch
 
     cfg = getattr(model, "config", None)

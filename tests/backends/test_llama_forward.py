@@ -113,6 +113,9 @@ def test_supports_names_what_it_cannot_run():
     assert "hidden_act" in supports(_model("llama", hidden_act="gelu"))
     assert "sliding_window" in supports(_model("mistral", sliding_window=8), max_length=256)
     assert supports(_model("mistral", sliding_window=4096), max_length=256) is None
+    odd = _model("llama")
+    del odd.model.layers[0].mlp.up_proj  # e.g. remote code with fused weights of its own
+    assert "unexpected module layout" in supports(odd)
     with pytest.raises(ValueError, match="cannot run"):
         LlamaForward(_model("llama", hidden_act="gelu"))
 
