@@ -9,7 +9,8 @@ On the device (the tool's ``run``, carrying ``.gpu-carry``, one call)::
     PYTHONPATH=$PWD python benchmarks/gpu_check.py --out $OUT
 
 runs ``bench_inference`` on the random-weight Llama-3-8B shape in bf16 (1,056 prompts: 44 items x 24 option
-orders) with the lean forward eager and then compiled, writing each run's JSON to ``--out``.
+orders) in one process: the four methods with the default settings, then shared-prefix scoring with
+``attention=matmul`` and with ``compile=true`` as side-by-side variants, writing the JSON to ``--out``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prepare", action="store_true", help="save the embedded tokenizer for carrying")
     ap.add_argument("--out", default=".", help="folder for the JSON results")
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--skip-compile", action="store_true")
+    ap.add_argument("--skip-compile", action="store_true", help="no compiled variant")
     ap.add_argument("--device", default="cuda", help="cpu with --model tiny-random is a dry run of this script")
     ap.add_argument("--model", default="llama3-8b-random")
     ap.add_argument("--items", default="44")
@@ -44,14 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     name = torch.cuda.get_device_name().split()[-1].lower() if a.device.startswith("cuda") else "cpu"
-    common = ["--device", a.device, "--model", a.model, "--items", a.items, "--orders", a.orders,
-              "--batch-size", str(a.batch_size), "--tokenizer", str(TOKENIZER)]
-    variants = [("", [])] + ([] if a.skip_compile else [("-compile", ["--compile"])])
-    for tag, extra in variants:
-        out = Path(a.out) / f"{name}-{a.model}-b{a.batch_size}{tag}.json"
-        print(f"== {' '.join(common + extra)}", flush=True)
-        bench.main(common + extra + ["--json", str(out)])
-        torch.cuda.empty_cache()
+    out = Path(a.out) / f"{name}-{a.model}-b{a.batch_size}.json"
+    argv = ["--device", a.device, "--model", a.model, "--items", a.items, "--orders", a.orders,
+            "--batch-size", str(a.batch_size), "--tokenizer", str(TOKENIZER), "--json", str(out),
+            "--variants", "attention=matmul"] + ([] if a.skip_compile else ["compile=true"])
+    print(f"== {' '.join(argv)}", flush=True)
+    bench.main(argv)
     return 0
 
 

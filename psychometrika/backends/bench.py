@@ -11,6 +11,10 @@ Methods (same prompts, same dtype, one process):
    psychometrika's lean forward pass for Llama-layout models (:mod:`.llama_forward`); when that is used,
    ``score_shared_prefix_hf`` runs the same shared-prefix path through the ``transformers`` forward too.
 
+Variants of the shared-prefix method (other backend settings, e.g. ``attention=matmul`` or ``compile=true``)
+run on the same prompts in the same process as ``score_shared_prefix[<settings>]``; the headline
+``speedup_vs_naive`` is always the default settings' method.
+
 Prints items/s, agreement of choices between methods, peak memory, % of the compute roofline on GPU, and a
 last line ``speedup_vs_naive=<x>`` (shared-prefix scoring / per-item generation).
 
@@ -20,6 +24,7 @@ llama3-8b-random``.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import resource
@@ -127,7 +132,8 @@ def make_random_llama(device: str, dtype: str = "bfloat16", shape: str = "llama3
 
 def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders: int = 4,
         n_generate: int | None = None, batch_size: int = 16, dtype: str | None = None,
-        tokenizer: str | None = None, compile: bool = False, print_fn=print) -> dict[str, Any]:
+        tokenizer: str | None = None, compile: bool = False, variants: list[str] | tuple[str, ...] = (),
+        print_fn=print) -> dict[str, Any]:
     """Run the four methods; returns a dict of results (also printed).
 
     The unshared scoring baseline always uses the model's own ``transformers`` forward, so the agreement
@@ -151,11 +157,17 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
                                                   prefix_sharing=False, forward="transformers")
     be_shared = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
                                                prefix_sharing=True, compile=compile)
-    be_shared_hf = None
-    if be_shared._fast is not None:
-        be_shared_hf = TransformersBackend.from_model(mdl, tok, model_id=model, device=device,
-                                                      batch_size=batch_size, prefix_sharing=True,
-                                                      forward="transformers")
+    extra = {"score_shared_prefix_hf": {"forward": "transformers"}} if be_shared._fast is not None else {}
+    extra.update({f"score_shared_prefix[{v}]": parse_settings(v) for v in variants})
+    known = {n for n, p in inspect.signature(TransformersBackend.from_model).parameters.items()
+             if p.kind is p.KEYWORD_ONLY} - {"model_id", "device", "batch_size", "prefix_sharing"}
+    for name, settings in extra.items():
+        if set(settings) - known:
+            raise ValueError(f"{name}: unknown setting(s) {sorted(set(settings) - known)}; variants may set "
+                             f"{sorted(known)}")
+    others = {name: TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
+                                                   prefix_sharing=True, **{"compile": compile, **settings})
+              for name, settings in extra.items()}
 
     prompts = workload(n_items, n_orders)
     conts = tuple(f" {k}" for k in range(1, 6))
@@ -177,11 +189,10 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         results.append(MethodResult(name, items, time.perf_counter() - t0, choices, _peak_mb(torch, device)))
+        print_fn(f"# {name}: {results[-1].rate:.2f} items/s")  # as it goes: a run cut short keeps its numbers
 
-    be_shared.score(sreqs[:2 * batch_size])  # warm-up (allocations, kernels)
+    be_shared.score(sreqs[:2 * batch_size])  # warm-up (allocations, kernels, compilation)
     be_plain.score(sreqs[:batch_size])
-    if be_shared_hf is not None:
-        be_shared_hf.score(sreqs[:2 * batch_size])
     be_plain.generate([GenerateRequest("w", prompts[0], max_tokens=8)])
     labels = [str(k) for k in range(1, 6)]
 
@@ -206,9 +217,10 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     timed("generate_per_item", gen(1), len(gen_prompts))
     timed("generate_batched", gen(batch_size), len(gen_prompts))
     timed("score_batched", score("score_batched", be_plain), len(sreqs))
-    if be_shared_hf is not None:
-        timed("score_shared_prefix_hf", score("score_shared_prefix_hf", be_shared_hf), len(sreqs))
     timed("score_shared_prefix", score("score_shared_prefix", be_shared), len(sreqs))
+    for name, be in others.items():  # each warmed up (and compiled) just before it is timed
+        be.score(sreqs[:2 * batch_size])
+        timed(name, score(name, be), len(sreqs))
 
     max_dlp = float(max(abs(a - b) for x, y in zip(logprobs["score_batched"], logprobs["score_shared_prefix"])
                         for a, b in zip(x, y)))
@@ -219,7 +231,8 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     n_params = sum(p.numel() for p in mdl.parameters())
     info = {"device": device, "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
             "model": model, "dtype": str(be_plain.dtype), "forward": be_shared.info.extra["forward"],
-            "compile": compile, "n_parameters": int(n_params), "prompts": len(prompts),
+            "attention": be_shared.attention, "compile": compile, "variants": list(variants),
+            "n_parameters": int(n_params), "prompts": len(prompts),
             "batch_size": batch_size, "mean_prompt_tokens": round(prompt_tokens, 1),
             "mean_shared_prefix_tokens": round(prefix_tokens, 1), "mean_suffix_tokens": round(suffix_tokens, 1),
             "torch": torch.__version__, "transformers": __import__("transformers").__version__,
@@ -231,11 +244,12 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
         info["roofline_items_per_s"] = {"unshared": round(roof["score_batched"], 1),
                                         "shared_prefix": round(roof["score_shared_prefix"], 1)}
     print_fn(json.dumps(info))
-    print_fn(f"{'method':<22}{'items':>7}{'seconds':>10}{'items/s':>10}{'peak MB':>10}{'% roofline':>12}")
+    wide = max(22, *(len(r.name) + 2 for r in results))
+    print_fn(f"{'method':<{wide}}{'items':>7}{'seconds':>10}{'items/s':>10}{'peak MB':>10}{'% roofline':>12}")
     out: dict[str, Any] = {"info": info, "methods": {}}
     for r in results:
         pct = 100 * r.rate / roof[r.name] if device.startswith("cuda") else None
-        print_fn(f"{r.name:<22}{r.items:>7}{r.seconds:>10.2f}{r.rate:>10.2f}{r.peak_mem_mb:>10.0f}"
+        print_fn(f"{r.name:<{wide}}{r.items:>7}{r.seconds:>10.2f}{r.rate:>10.2f}{r.peak_mem_mb:>10.0f}"
                  f"{'' if pct is None else f'{pct:.1f}':>12}")
         out["methods"][r.name] = {"items": r.items, "seconds": r.seconds, "items_per_s": r.rate,
                                   "peak_mem_mb": r.peak_mem_mb, "pct_roofline": pct}
@@ -246,6 +260,18 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     print_fn(f"speedup_vs_naive={speed:.2f}")
     out.update(agreement_scoring=agree_scores, agreement_generate=agree_gen, max_abs_dlogprob=max_dlp,
                speedup_vs_naive=speed)
+    return out
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """``"attention=matmul,compile=true"`` -> ``{"attention": "matmul", "compile": True}``."""
+    out: dict[str, Any] = {}
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"variant setting {part!r} is not KEY=VALUE")
+        low = value.strip().lower()
+        out[key.strip()] = {"true": True, "false": False}.get(low, int(low) if low.isdigit() else value.strip())
     return out
 
 
@@ -262,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", default=None)
     ap.add_argument("--tokenizer", default=None, help="tokenizer folder for random models (default: embedded)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the lean forward's decoder layer")
+    ap.add_argument("--variants", nargs="*", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                    help="also time shared-prefix scoring with these backend settings, e.g. attention=matmul "
+                         "compile=true")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype, a.tokenizer, a.compile)
+    res = run(a.device, a.model, a.items, a.orders, a.generate, a.batch_size, a.dtype, a.tokenizer, a.compile,
+              a.variants)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(res, fh, indent=2)

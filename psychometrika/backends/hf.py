@@ -3,13 +3,14 @@
 Score mode computes, for every request, the log-probability of each candidate continuation after the
 chat-templated prompt (assistant turn opened), summed over the continuation's tokens -- the quantity
 lm-eval-harness calls ``loglikelihood``. When every continuation is a single token (the usual case for
-option labels "1".."5" or "A".."E") one forward pass over the prompt gives all of them; otherwise each
-prompt+continuation is scored in a padded batch.
+option labels "1".."5" or "A".."E") one forward pass over the prompt gives all of them; otherwise every
+continuation becomes a row of its own (prompt + continuation), and the rows of one prompt share its cached
+prefix like the items of a study do.
 
 Single-token option scoring runs left-padded batches with explicit position ids and keeps only the last
 positions' logits (``logits_to_keep``); with prefix sharing each row attends to its group's cached prefix
 (right-padded prefix caches, masked). For Llama-layout models these passes use the lean forward of
-:mod:`.llama_forward` (``forward="auto"``). Multi-token continuations run right-padded; generation is left-padded.
+:mod:`.llama_forward` (``forward="auto"``). Generation is left-padded.
 Everything runs under ``torch.inference_mode``.
 
 Example::
@@ -41,6 +42,13 @@ _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp
 # Loaded (model, tokenizer) pairs shared by backends in one process: loading takes ~20 s on 2 cores.
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
+
+
+def _check_forward(forward: str, attention: str) -> None:
+    if forward not in {"auto", "transformers"}:
+        raise BackendError(f"forward must be 'auto' or 'transformers', not {forward!r}")
+    if attention not in {"sdpa", "matmul"}:
+        raise BackendError(f"attention must be 'sdpa' or 'matmul', not {attention!r}")
 
 
 def _resolve(model: str | None, gguf_file: str | None) -> tuple[str, str | None, str, str]:
@@ -87,6 +95,8 @@ class TransformersBackend:
             copies, fused projections); ``transformers`` always uses the model's own forward.
         compile: ``torch.compile`` the lean forward's decoder layer (opt-in: fuses the elementwise kernels;
             the first batches pay the compile time).
+        attention: the lean forward's attention: ``sdpa`` (default, PyTorch's fused kernels) or ``matmul``
+            (explicit blocks, a shared prefix never copied per row; see :class:`.llama_forward.LlamaForward`).
     """
 
     name = "transformers"
@@ -95,7 +105,7 @@ class TransformersBackend:
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
                  trust_remote_code: bool = False, max_length: int | None = None, prefix_sharing: bool = True,
                  min_prefix: int = 16, dequantize: bool = True, forward: str = "auto",
-                 compile: bool = False) -> None:
+                 compile: bool = False, attention: str = "sdpa") -> None:
         try:
             import torch
             import transformers  # noqa: F401
@@ -110,8 +120,7 @@ class TransformersBackend:
             raise BackendError(f"device {device!r} requested but CUDA is not available", hint="use device: cpu")
         if batch_size < 1:
             raise BackendError("batch_size must be at least 1")
-        if forward not in {"auto", "transformers"}:
-            raise BackendError(f"forward must be 'auto' or 'transformers', not {forward!r}")
+        _check_forward(forward, attention)
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
@@ -121,7 +130,7 @@ class TransformersBackend:
         self.device = device
         folder, gguf, model_id, weights = _resolve(model, gguf_file)
         self.dequantize = bool(dequantize)
-        self.forward, self.compile = forward, bool(compile)
+        self.forward, self.compile, self.attention = forward, bool(compile), attention
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         self.dtype = _DTYPES[dtype]
@@ -132,8 +141,8 @@ class TransformersBackend:
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",
                    batch_size: int = 16, prefix_sharing: bool = True, min_prefix: int = 16,
-                   max_length: int | None = None, forward: str = "auto",
-                   compile: bool = False) -> "TransformersBackend":
+                   max_length: int | None = None, forward: str = "auto", compile: bool = False,
+                   attention: str = "sdpa") -> "TransformersBackend":
         """A backend around an already loaded ``transformers`` model and tokenizer (benchmarks with random
         weights of a real shape, models built in a notebook). Its dtype is the model's."""
         import torch
@@ -141,8 +150,9 @@ class TransformersBackend:
         self = cls.__new__(cls)
         self._torch = torch
         self.batch_size, self.prefix_sharing, self.min_prefix = int(batch_size), bool(prefix_sharing), int(min_prefix)
+        _check_forward(forward, attention)
         self.device, self.dequantize = device, False
-        self.forward, self.compile = forward, bool(compile)
+        self.forward, self.compile, self.attention = forward, bool(compile), attention
         self.dtype = str(next(model.parameters()).dtype).replace("torch.", "")
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -162,7 +172,7 @@ class TransformersBackend:
 
             self._fast_reason = supports(model, self.max_length)
             if self._fast_reason is None:
-                self._fast = LlamaForward(model, compile=self.compile)
+                self._fast = LlamaForward(model, compile=self.compile, attention=self.attention)
         else:
             self._fast_reason = "forward: transformers"
         n_params = sum(p.numel() for p in model.parameters())
@@ -171,6 +181,8 @@ class TransformersBackend:
             extra={"n_parameters": int(n_params), "source": source, "chat_template": self.has_chat_template,
                    "forward": "psychometrika" if self._fast else f"transformers ({self._fast_reason})",
                    "transformers": __import__("transformers").__version__, "torch": self._torch.__version__})
+        if self._fast is not None:
+            self.info.extra.update(attention=self.attention, compile=self.compile)
 
     # ------------------------------------------------------------------ loading
     def _load(self, folder: str, gguf: str | None, trust_remote_code: bool) -> tuple[Any, Any]:
@@ -242,21 +254,28 @@ class TransformersBackend:
                 encoded.append((r, prompt, conts))
             except Exception as exc:  # a bad request fails alone
                 out[r.key] = ScoreResult(r.key, [], 0, 0.0, error=f"{type(exc).__name__}: {exc}")
+        # A row is (request, tokens, last-token options, n shared tokens ending the tokens, prompt length).
         # Continuations that differ only in their last token (" 1" ... " 5" after an answer prefix: a shared
-        # space token, then the digit) are scored in one pass over prompt + shared tokens.
-        single, multi = [], []
+        # space token, then the digit) are one row: one pass over prompt + shared tokens scores them all.
+        # Other continuations ("Agree strongly", "Disagree") are a row each -- prompt + continuation, all but
+        # its last token scored as shared tokens -- and the rows of one prompt share its prefix cache.
+        rows, parts = [], {}
         for r, prompt, conts in encoded:
             common = common_head(conts)
             if all(len(c) == len(common) + 1 for c in conts) and len({c[-1] for c in conts}) == len(conts):
-                single.append((r, prompt + common, [c[-1:] for c in conts], len(common), len(prompt)))
-            else:
-                multi.append((r, prompt, conts))
+                rows.append((r, prompt + common, [c[-1:] for c in conts], len(common), len(prompt)))
+                continue
+            parts[r.key] = [_Part(f"{r.key}\x00{j}") for j in range(len(conts))]
+            rows.extend((part, prompt + c[:-1], [c[-1:]], len(c) - 1, len(prompt))
+                        for part, c in zip(parts[r.key], conts))
         # sorted by tokens: rows sharing a prefix are neighbours, so a chunk holds few, whole prefix groups
-        for chunk in _even_chunks(sorted(single, key=lambda e: e[1]), self.batch_size * 4):
+        for chunk in _even_chunks(sorted(rows, key=lambda e: e[1]), self.batch_size * 4):
             self._guard(chunk, out, self._score_single)
-        for chunk in _chunks(multi, max(1, self.batch_size // 4)):
-            self._guard([(r, p, c, 0, len(p)) for r, p, c in chunk], out,
-                        lambda ch: self._score_multi([(r, p, c) for r, p, c, _, _ in ch]))
+        for key, split in parts.items():
+            done = [out.pop(part.key) for part in split]
+            error = next((d.error for d in done if d.error), None)
+            out[key] = ScoreResult(key, [] if error else [d.logprobs[0] for d in done], done[0].n_prompt_tokens,
+                                   sum(d.latency_s for d in done), error=error)
         return [out[r.key] for r in requests]
 
     def _guard(self, chunk, out, fn) -> None:
@@ -308,13 +327,6 @@ class TransformersBackend:
                 except ImportError:  # pragma: no cover - torch < 2.3
                     pass
             yield
-
-    def _logprobs(self, seqs: list[list[int]]):
-        torch = self._torch
-        ids, mask = self._batch(seqs)
-        with self._no_grad():
-            logits = self.model(input_ids=ids, attention_mask=mask).logits
-        return torch.log_softmax(logits.float(), dim=-1)
 
     def _score_single(self, chunk) -> list[list[float]]:
         """Scores of rows whose continuations differ only in their last token.
@@ -503,26 +515,6 @@ class TransformersBackend:
         return self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep,
                           **kwargs).logits
 
-    def _score_multi(self, chunk) -> list[list[float]]:
-        seqs, where = [], []
-        for _, prompt, conts in chunk:
-            idx = []
-            for c in conts:
-                idx.append(len(seqs))
-                seqs.append(prompt + c)
-            where.append(idx)
-        flat: list[float] = []
-        for sub in _chunks(list(range(len(seqs))), self.batch_size):
-            lp = self._logprobs([seqs[j] for j in sub])
-            for k, j in enumerate(sub):
-                s = seqs[j]
-                owner = next(n for n, idx in enumerate(where) if j in idx)
-                n_prompt = len(chunk[owner][1])
-                tgt = self._torch.tensor(s[n_prompt:], device=lp.device)
-                pos = self._torch.arange(n_prompt - 1, len(s) - 1, device=lp.device)
-                flat.append(float(lp[k, pos, tgt].sum()))
-        return [[flat[j] for j in idx] for idx in where]
-
     # ------------------------------------------------------------------ generate
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
         torch = self._torch
@@ -585,6 +577,15 @@ def clear_cache() -> None:
     """Forget every model loaded in this process."""
     with _LOCK:
         _CACHE.clear()
+
+
+class _Part:
+    """One continuation of a score request whose continuations are scored as rows of their own."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
 
 
 def _strip_after_eos(toks: list[int], eos: int | list[int] | None, pad: int | None) -> list[int]:

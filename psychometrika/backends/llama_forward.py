@@ -6,14 +6,17 @@ pays for generality there: a ``DynamicCache`` that concatenates every prefix ont
 ``repeat_kv`` copies of them for grouped-query attention, a 4-D mask, and unfused elementwise kernels. This module
 runs the same arithmetic with the model's own weights:
 
-* attention is computed in two blocks -- queries against the cached prefix and queries against the suffix --
-  joined in one softmax. A prefix shared by the whole batch is used as one ``[kv_heads, P, head_dim]`` matrix
-  that every row's queries multiply (no per-row copy); grouped-query heads are folded into the query dimension
-  instead of repeating the keys. Attention is a small share of the FLOPs on this workload (about 0.3 % of
-  the linear layers' at the Llama-3-8B shape, 6 % for the 135M embedded model), so plain matmuls lose little
-  to a fused attention kernel here.
+* only the real tokens of a padded batch go through the linear layers, norms and RoPE (packed ``[tokens,
+  hidden]``); attention alone uses the padded ``[batch, length]`` grid, so padding costs no GEMM work.
+* attention (``attention="sdpa"``, the default) hands each row's cached prefix keys and its suffix keys to
+  ``scaled_dot_product_attention`` with one additive mask built per batch, grouped-query heads folded into the
+  query dimension instead of repeating the keys. ``attention="matmul"`` computes it in two explicit blocks --
+  queries against the cached prefix and against the suffix -- joined in one float32 softmax; a prefix shared by
+  the whole batch is then one ``[kv_heads, P, head_dim]`` matrix that every row's queries multiply (no per-row
+  copy). Attention is a small share of the FLOPs on this workload (about 0.3 % of the linear layers' at the
+  Llama-3-8B shape, 6 % for the 135M embedded model); what it costs beyond that is memory traffic.
 * q/k/v and gate/up projections run as one GEMM each (the modules' weights become views into one fused
-  tensor, so no memory is added).
+  tensor, so no memory is added); RMSNorm is ``torch.nn.functional.rms_norm`` (one kernel on CUDA).
 * the final norm and ``lm_head`` run on the kept last positions only.
 
 Supported: ``model_type`` llama, mistral (no sliding window in reach) and qwen2 (q/k/v biases), with SiLU MLPs,
@@ -22,8 +25,9 @@ frequencies and scaling are read from the model's own rotary module). :func:`sup
 and the backend then uses the ``transformers`` forward. Equality with the ``transformers`` forward is tested
 (``tests/backends/test_llama_forward.py``).
 
-Arithmetic follows ``transformers``' Llama: RMSNorm in float32 then the weight in the model dtype, RoPE
-``x * cos + rotate_half(x) * sin`` with cos/sin cast to the model dtype, softmax in float32.
+Arithmetic follows ``transformers``' Llama: RoPE ``x * cos + rotate_half(x) * sin`` with cos/sin cast to the
+model dtype, softmax in float32. RMSNorm equals ``transformers``' in float32; in bf16 it rounds once where
+``transformers`` rounds twice (before and after the weight).
 """
 
 from __future__ import annotations
@@ -108,14 +112,22 @@ class LlamaForward:
             tensors (same values, same memory).
         compile: wrap each decoder layer in ``torch.compile(dynamic=True)`` (fuses the norm, RoPE and SiLU
             kernels; the first batches of each new shape pay the compile time).
+        attention: ``sdpa`` (default) -- each row's prefix and suffix keys concatenated and handed to
+            ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels; no score tensor is written to
+            memory); ``matmul`` -- explicit attention blocks, a shared prefix multiplied once by every row's
+            queries, scores and softmax in float32. On the 2-core CPU both ran at the same speed.
     """
 
-    def __init__(self, model: Any, *, compile: bool = False) -> None:
+    ATTENTION = ("sdpa", "matmul")
+
+    def __init__(self, model: Any, *, compile: bool = False, attention: str = "sdpa") -> None:
         import torch
 
         reason = supports(model)
         if reason:
             raise ValueError(f"LlamaForward cannot run this model: {reason}")
+        if attention not in self.ATTENTION:
+            raise ValueError(f"attention must be one of {self.ATTENTION}, not {attention!r}")
         self._torch = torch
         cfg, inner = model.config, model.model
         self.n_heads = cfg.num_attention_heads
@@ -127,6 +139,7 @@ class LlamaForward:
         self.rope_scale = float(getattr(inner.rotary_emb, "attention_scaling", 1.0) or 1.0)
         self.norm = (inner.norm.weight, inner.norm.variance_epsilon)
         self.lm_head = model.lm_head
+        self.attention = attention
         self.layers = []
         for layer in inner.layers:
             att, mlp = layer.self_attn, layer.mlp
@@ -139,55 +152,110 @@ class LlamaForward:
 
     # ------------------------------------------------------------------ pieces
     def _rms(self, x, weight, eps):
-        torch = self._torch
-        h = x.float()
-        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-        return weight * h.to(x.dtype)
+        # one fused kernel on CUDA; in float32 identical to transformers' (float32 norm, then the weight), in
+        # bf16 within one rounding of it
+        return self._torch.nn.functional.rms_norm(x, (x.shape[-1],), weight, eps)
 
     def _rope(self, x, cos, sin):
         half = x.shape[-1] // 2
         rot = self._torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rot * sin
 
-    def _layer_fn(self, x, cos, sin, pk, pv, shared: bool, pbias, sbias, params):
-        """One decoder layer on suffix states ``x`` [b, s, D] with the prefix keys/values ``pk``/``pv``
-        ([1 or b, kv, P, d], or None) and additive masks ``pbias`` [b, 1, 1, 1, P] and ``sbias``
-        [b, 1, s, 1, s]. Returns the new states and this layer's suffix keys/values [b, kv, s, d]."""
+    def _layer_fn(self, x, cos, sin, rows, b: int, s: int, pk, pv, shared: bool, masks, params):
+        """One decoder layer on the packed real tokens ``x`` [T, D] (``rows``: their places in the padded
+        [b * s] grid, or None when nothing is padded). The linear layers, norms and RoPE run on the T real
+        tokens only; attention runs on the padded grid with the prefix keys/values ``pk``/``pv`` ([1 or b, kv,
+        P, d], or None) and the masks of :meth:`_masks`. Returns the new states and this layer's suffix
+        keys/values [b, kv, s, d]."""
         torch = self._torch
+        F = torch.nn.functional
         ln1, eps1, wqkv, bqkv, wo, ln2, eps2, wgu, wd = params
-        b, s, _ = x.shape
-        kvh, d = self.n_kv, self.head_dim
-        g = self.n_heads // kvh
-        qkv = torch.nn.functional.linear(self._rms(x, ln1, eps1), wqkv, bqkv)
-        q, k, v = qkv.split([self.n_heads * d, kvh * d, kvh * d], dim=-1)
-        q = self._rope(q.view(b, s, self.n_heads, d), cos, sin)
-        k = self._rope(k.view(b, s, kvh, d), cos, sin).transpose(1, 2)  # [b, kv, s, d]
-        v = v.view(b, s, kvh, d).transpose(1, 2)
+        kvh, d, nh = self.n_kv, self.head_dim, self.n_heads
+        g = nh // kvh
+        qkv = F.linear(self._rms(x, ln1, eps1), wqkv, bqkv)
+        q, k, v = qkv.split([nh * d, kvh * d, kvh * d], dim=-1)
+        q = self._rope(q.view(-1, nh, d), cos, sin)
+        k = self._rope(k.view(-1, kvh, d), cos, sin)
+        if rows is not None:  # padding positions get zero states (masked as keys, never read as queries)
+            q = q.new_zeros((b * s, nh, d)).index_copy_(0, rows, q)
+            k = k.new_zeros((b * s, kvh, d)).index_copy_(0, rows, k)
+            v = v.new_zeros((b * s, kvh * d)).index_copy_(0, rows, v)
+        k = k.view(b, s, kvh, d).transpose(1, 2)  # [b, kv, s, d]
+        v = v.reshape(b, s, kvh, d).transpose(1, 2)
         # query heads h = kv * g + j share key head kv: fold (s, g) into the query dimension
         q = q.view(b, s, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(b, kvh, s * g, d)
-        scores_s = torch.matmul(q, k.transpose(-1, -2)).view(b, kvh, s, g, s).float() * self.scale + sbias
-        if pk is not None:
-            if shared:  # every row's queries against the one prefix: [kv, b*s*g, d] @ [kv, d, P]
-                sp = torch.matmul(q.transpose(0, 1).reshape(kvh, b * s * g, d), pk[0].transpose(-1, -2))
-                sp = sp.view(kvh, b, s, g, -1).transpose(0, 1)
-            else:
-                sp = torch.matmul(q, pk.transpose(-1, -2)).view(b, kvh, s, g, -1)
-            p_len = sp.shape[-1]
-            probs = torch.softmax(torch.cat([sp.float() * self.scale + pbias, scores_s], -1), -1).to(x.dtype)
-            pp, ps = probs[..., :p_len], probs[..., p_len:]
-            if shared:
-                out = torch.matmul(pp.transpose(0, 1).reshape(kvh, b * s * g, p_len), pv[0])
-                out = out.view(kvh, b, s * g, d).transpose(0, 1)
-            else:
-                out = torch.matmul(pp.reshape(b, kvh, s * g, p_len), pv)
-        else:
-            ps, out = torch.softmax(scores_s, -1).to(x.dtype), 0
-        out = out + torch.matmul(ps.reshape(b, kvh, s * g, s), v)
-        out = out.view(b, kvh, s, g, d).permute(0, 2, 1, 3, 4).reshape(b, s, self.n_heads * d)
-        x = x + torch.nn.functional.linear(out, wo)
-        gate, up = torch.nn.functional.linear(self._rms(x, ln2, eps2), wgu).chunk(2, dim=-1)
-        x = x + torch.nn.functional.linear(torch.nn.functional.silu(gate) * up, wd)
+        attend = self._attend_sdpa if self.attention == "sdpa" else self._attend_matmul
+        out = attend(q, k, v, pk, pv, shared, masks)  # [b, kv, s * g, d]
+        out = out.view(b, kvh, s, g, d).permute(0, 2, 1, 3, 4).reshape(b * s, nh * d)
+        if rows is not None:
+            out = out.index_select(0, rows)
+        x = x + F.linear(out, wo)
+        gate, up = F.linear(self._rms(x, ln2, eps2), wgu).chunk(2, dim=-1)
+        x = x + F.linear(F.silu(gate) * up, wd)
         return x, k, v
+
+    def _attend_matmul(self, q, k, v, pk, pv, shared: bool, masks):
+        """Attention as explicit matmuls: scores against the prefix and against the suffix joined in one
+        float32 softmax; a prefix shared by all rows is one matrix that every row's queries multiply."""
+        torch = self._torch
+        pbias, sbias = masks
+        b, kvh, sg, d = q.shape
+        s = k.shape[2]
+        g = sg // s
+        scores_s = torch.matmul(q, k.transpose(-1, -2)).view(b, kvh, s, g, s).float() * self.scale + sbias
+        if pk is None:
+            return torch.matmul(torch.softmax(scores_s, -1).to(q.dtype).reshape(b, kvh, sg, s), v)
+        if shared:  # every row's queries against the one prefix: [kv, b*s*g, d] @ [kv, d, P]
+            sp = torch.matmul(q.transpose(0, 1).reshape(kvh, b * sg, d), pk[0].transpose(-1, -2))
+            sp = sp.view(kvh, b, s, g, -1).transpose(0, 1)
+        else:
+            sp = torch.matmul(q, pk.transpose(-1, -2)).view(b, kvh, s, g, -1)
+        p_len = sp.shape[-1]
+        probs = torch.softmax(torch.cat([sp.float() * self.scale + pbias, scores_s], -1), -1).to(q.dtype)
+        pp, ps = probs[..., :p_len], probs[..., p_len:]
+        if shared:
+            out = torch.matmul(pp.transpose(0, 1).reshape(kvh, b * sg, p_len), pv[0])
+            out = out.view(kvh, b, sg, d).transpose(0, 1)
+        else:
+            out = torch.matmul(pp.reshape(b, kvh, sg, p_len), pv)
+        return out + torch.matmul(ps.reshape(b, kvh, sg, s), v)
+
+    def _attend_sdpa(self, q, k, v, pk, pv, shared: bool, masks):
+        """Attention by ``scaled_dot_product_attention`` over each row's prefix + suffix keys (the prefix
+        expanded or gathered per row: one copy of its keys/values per layer, but no score tensor in
+        memory)."""
+        torch = self._torch
+        if pk is not None:
+            b = q.shape[0]
+            if shared:
+                pk, pv = pk.expand(b, -1, -1, -1), pv.expand(b, -1, -1, -1)
+            k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=masks, scale=self.scale)
+
+    def _masks(self, valid, plen, p_width: int, g: int, dtype):
+        """Additive masks for :meth:`_layer_fn`: causal over the suffix (padding keys masked, a padding query
+        attends to itself so that it stays finite) and the prefix's padding beyond each row's length
+        ``plen`` ([1 or b], or None without a prefix). ``matmul``: float32 ``(pbias [1 or b, 1, 1, 1, P],
+        sbias [b, 1, s, 1, s])``; ``sdpa``: one ``[b, 1, s * g, P + s]`` mask in the model dtype."""
+        torch = self._torch
+        b, s = valid.shape
+        dev = valid.device
+        causal = torch.tril(torch.ones((s, s), dtype=torch.bool, device=dev))
+        allowed = causal[None] & valid[:, None, :]
+        allowed = allowed | torch.eye(s, dtype=torch.bool, device=dev)[None]  # [b, s(query), s(key)]
+        if plen is not None:
+            inside = torch.arange(p_width, device=dev)[None, :] < plen.view(-1, 1)  # [1 or b, P]
+        if self.attention == "sdpa":
+            if plen is not None:
+                allowed = torch.cat([inside[:, None, :].expand(b, s, -1), allowed], -1)
+            allowed = allowed[:, None, :, None, :].expand(-1, -1, -1, g, -1).reshape(b, 1, s * g, -1)
+            return torch.zeros(allowed.shape, dtype=dtype, device=dev).masked_fill_(~allowed, torch.finfo(dtype).min)
+        neg = torch.finfo(torch.float32).min
+        sbias = torch.zeros((b, s, s), device=dev).masked_fill(~allowed, neg)[:, None, :, None, :]
+        pbias = None
+        if plen is not None:
+            pbias = torch.zeros(inside.shape, device=dev).masked_fill(~inside, neg)[:, None, None, None, :]
+        return pbias, sbias
 
     # ------------------------------------------------------------------ forward
     def __call__(self, ids, positions, valid, past=None, keep: int = 1, want_cache: bool = False):
@@ -196,45 +264,48 @@ class LlamaForward:
         Args:
             ids, positions: ``[b, s]`` token ids and their positions (a row's first suffix token sits at
                 position = its prefix length).
-            valid: ``[b, s]`` bool, the real (non-padding) tokens; padding may be on either side.
+            valid: ``[b, s]`` bool, the real (non-padding) tokens; padding may be on either side. Only the
+                real tokens go through the linear layers.
             past: ``None`` or ``(layers, lengths, rows)``: per-layer ``(keys, values)`` of shape
                 ``[n, kv_heads, P, head_dim]`` (after RoPE, as ``transformers`` caches them), each prefix's
                 valid length ``[n]`` (positions beyond it are padding), and ``rows`` -- ``None`` when every
                 row continues prefix 0 (then ``n`` should be 1), else a ``[b]`` index into the ``n`` prefixes.
-            keep: how many last positions need logits.
-            want_cache: also return per-layer ``(keys, values)`` of the suffix tokens, ``[b, kv, s, d]``.
+            keep: how many last positions need logits (those that are padding in a row get meaningless ones).
+            want_cache: also return per-layer ``(keys, values)`` of the suffix tokens, ``[b, kv, s, d]``
+                (zeros at padding positions).
         """
         torch = self._torch
         b, s = ids.shape
         dev = ids.device
-        x = self.embed(ids)
-        freqs = positions.to(torch.float32)[..., None] * self.inv_freq.float().to(dev)
+        flat = valid.reshape(-1)
+        rows = None if bool(flat.all()) else flat.nonzero().squeeze(1)
+        tok, pos = ids.reshape(-1), positions.reshape(-1)
+        if rows is not None:
+            tok, pos = tok.index_select(0, rows), pos.index_select(0, rows)
+        x = self.embed(tok)  # [T, D]
+        freqs = pos.to(torch.float32)[:, None] * self.inv_freq.float().to(dev)
         emb = torch.cat((freqs, freqs), -1)
-        cos = (emb.cos() * self.rope_scale).to(x.dtype)[:, :, None, :]
-        sin = (emb.sin() * self.rope_scale).to(x.dtype)[:, :, None, :]
-        neg = torch.finfo(torch.float32).min
-        causal = torch.tril(torch.ones((s, s), dtype=torch.bool, device=dev))
-        allowed = causal[None] & valid[:, None, :]
-        allowed = allowed | torch.eye(s, dtype=torch.bool, device=dev)[None]  # padding queries stay finite
-        sbias = torch.zeros((b, s, s), device=dev).masked_fill(~allowed, neg)[:, None, :, None, :]
-        layers, shared, rows, pbias = None, False, None, None
+        cos = (emb.cos() * self.rope_scale).to(x.dtype)[:, None, :]
+        sin = (emb.sin() * self.rope_scale).to(x.dtype)[:, None, :]
+        layers, shared, which, plen, p_width = None, False, None, None, 0
         if past is not None:
-            layers, lengths, rows = past
-            shared = rows is None
+            layers, lengths, which = past
+            shared = which is None
             p_width = layers[0][0].shape[2]
-            plen = lengths.to(dev) if rows is None else lengths.to(dev).index_select(0, rows)
-            pad = torch.arange(p_width, device=dev)[None, :] >= plen.view(-1, 1)  # [1 or b, P]
-            pbias = torch.zeros(pad.shape, device=dev).masked_fill(pad, neg)[:, None, None, None, :]
+            plen = lengths.to(dev) if which is None else lengths.to(dev).index_select(0, which)
+        masks = self._masks(valid, plen, p_width, self.n_heads // self.n_kv, x.dtype)
         new = []
         for li, params in enumerate(self.layers):
             pk = pv = None
             if layers is not None:
                 pk, pv = layers[li]
                 if not shared:
-                    pk, pv = pk.index_select(0, rows), pv.index_select(0, rows)
-            x, k, v = self._layer(x, cos, sin, pk, pv, shared, pbias, sbias, params)
+                    pk, pv = pk.index_select(0, which), pv.index_select(0, which)
+            x, k, v = self._layer(x, cos, sin, rows, b, s, pk, pv, shared, masks, params)
             if want_cache:
                 new.append((k, v))
-        h = self._rms(x[:, -keep:], *self.norm)
+        if rows is not None:  # back onto the padded grid for the last positions
+            x = x.new_zeros((b * s, x.shape[-1])).index_copy_(0, rows, x)
+        h = self._rms(x.view(b, s, -1)[:, -keep:], *self.norm)
         logits = torch.nn.functional.linear(h, self.lm_head.weight, self.lm_head.bias)
         return (logits, new) if want_cache else logits

@@ -108,13 +108,15 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:
           orders: int = typer.Option(4, "--orders", min=1, help="Option orders (distinct permutations of the scale)."),
           batch_size: int = typer.Option(16, "--batch-size", min=1),
           compile: bool = typer.Option(False, "--compile", help="torch.compile the lean forward's decoder layer."),
+          variant: list[str] = typer.Option([], "--variant", help="Also time shared-prefix scoring with these "
+                                            "backend settings, e.g. attention=matmul (repeatable)."),
           json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON.")) -> None:
     """Benchmark per-item generation, batched generation, batched and shared-prefix option scoring."""
     from ..backends.bench import main as bench_main
 
     argv = ["--device", device, "--model", model, "--items", str(items), "--orders", str(orders),
             "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else []) \
-        + (["--compile"] if compile else [])
+        + (["--compile"] if compile else []) + (["--variants", *variant] if variant else [])
     bench_main(argv)
 
 

@@ -26,8 +26,22 @@ def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
     assert lines[-1].startswith("speedup_vs_naive=") and float(lines[-1].split("=")[1]) > 0
     assert all(m["items_per_s"] > 0 and m["peak_mem_mb"] > 0 for m in res["methods"].values())
     main(["--model", "tiny-random", "--items", "2", "--orders", "1", "--batch-size", "2", "--dtype", "float32",
-          "--json", str(out)])
-    assert json.loads(out.read_text())["info"]["prompts"] == 2
+          "--variants", "attention=matmul", "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["info"]["prompts"] == 2 and res["info"]["attention"] == "sdpa"
+    assert res["methods"]["score_shared_prefix[attention=matmul]"]["items_per_s"] > 0
+
+
+def test_benchmark_variants_are_checked():
+    import psychometrika.backends.bench as bench
+
+    assert bench.parse_settings("attention=matmul,compile=true,min_prefix=8") == {
+        "attention": "matmul", "compile": True, "min_prefix": 8}
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        bench.parse_settings("compile")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['atention'\]"):
+        bench.run("cpu", "tiny-random", n_items=1, n_orders=1, batch_size=2, variants=["atention=matmul"],
+                  print_fn=lambda _: None)
 
 
 @pytest.mark.slow
@@ -37,10 +51,10 @@ def test_bench_command_runs_the_compiled_lean_forward(tmp_path, capsys):
     out = tmp_path / "bench.json"
     with pytest.raises(SystemExit) as done:
         main(["bench", "--model", "tiny-random", "--items", "2", "--orders", "2", "--batch-size", "2", "--compile",
-              "--json", str(out)])
+              "--variant", "attention=matmul", "--json", str(out)])
     assert done.value.code == 0
     res = json.loads(out.read_text())
     assert res["info"]["compile"] is True and res["info"]["forward"] == "psychometrika"
-    assert "score_shared_prefix_hf" in res["methods"]
+    assert {"score_shared_prefix_hf", "score_shared_prefix[attention=matmul]"} <= set(res["methods"])
     assert res["max_abs_dlogprob"] < 0.05  # bf16 (the random models' default): rounding, not a different answer
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup_vs_naive=")

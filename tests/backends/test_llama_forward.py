@@ -49,11 +49,12 @@ def _left_padded(suffixes: list[list[int]], starts: list[int]):
     return ids, pos, valid
 
 
+@pytest.mark.parametrize("attention", LlamaForward.ATTENTION)
 @pytest.mark.parametrize("kind", ["llama", "qwen2", "mistral"])
-def test_lean_forward_equals_transformers(kind):
+def test_lean_forward_equals_transformers(kind, attention):
     model = _model(kind)
     assert supports(model) is None
-    fwd = LlamaForward(model)
+    fwd = LlamaForward(model, attention=attention)
     rng = np.random.default_rng(0)
     seq = lambda n: rng.integers(1, 300, n).tolist()  # noqa: E731
     prefixes = [seq(6), seq(9)]
@@ -118,6 +119,8 @@ def test_supports_names_what_it_cannot_run():
     assert "unexpected module layout" in supports(odd)
     with pytest.raises(ValueError, match="cannot run"):
         LlamaForward(_model("llama", hidden_act="gelu"))
+    with pytest.raises(ValueError, match="attention must be one of"):
+        LlamaForward(_model("llama"), attention="flash")
 
 
 def _requests():
@@ -132,7 +135,7 @@ def _requests():
                     {"role": "assistant", "content": "Answer:"})
             reqs.append(ScoreRequest(f"{order[:12]}|{item}", msgs, (" 1", " 2", " 3")))
     msgs = ({"role": "user", "content": "Pick one."},)
-    reqs.append(ScoreRequest("multi", msgs, ("Agree strongly", "Disagree")))  # multi-token: transformers path
+    reqs.append(ScoreRequest("multi", msgs, ("Agree strongly", "Disagree")))  # multi-token: a row per option
     return reqs
 
 
@@ -157,15 +160,26 @@ def test_backend_uses_the_lean_forward_with_the_same_scores():
 
 
 @pytest.mark.slow
-def test_compiled_lean_forward_equals_eager():
+@pytest.mark.parametrize("attention", LlamaForward.ATTENTION)
+def test_compiled_lean_forward_equals_eager(attention):
     model = _model("llama")
-    eager, compiled = LlamaForward(model), LlamaForward(model, compile=True)
+    eager = LlamaForward(model, attention=attention)
+    compiled = LlamaForward(model, compile=True, attention=attention)
     rng = np.random.default_rng(1)
     suffixes = [rng.integers(1, 300, n).tolist() for n in (3, 6, 4, 6)]
     ids, pos, valid = _left_padded(suffixes, [0] * 4)
     with torch.inference_mode():
         a, b = eager(ids, pos, valid, keep=3), compiled(ids, pos, valid, keep=3)
-    assert (a - b).abs().max() < 1e-4
+        assert (a - b).abs().max() < 1e-4
+        # on top of a shared prefix, and with no padding at all (the unpacked path)
+        _, cache = eager(ids[1:2], pos[1:2], valid[1:2], want_cache=True)
+        past = (cache, torch.tensor([6]), None)
+        ids, pos, valid = _left_padded(suffixes[1:], [6] * 3)
+        a, b = eager(ids, pos, valid, past=past, keep=2), compiled(ids, pos, valid, past=past, keep=2)
+        assert (a - b).abs().max() < 1e-4
+        full = torch.ones_like(valid)
+        a, b = eager(ids, pos, full, past=past, keep=2), compiled(ids, pos, full, past=past, keep=2)
+        assert (a - b).abs().max() < 1e-4
 
 
 @pytest.mark.slow

@@ -29,6 +29,14 @@ def backend():
     return make_backend("transformers", model="embedded")
 
 
+def _by_hand(backend, messages, cont_ids: list[int]) -> float:
+    """Log-probability of ``cont_ids`` after the rendered prompt, from one full forward pass."""
+    prompt_ids = backend._encode(backend.render(messages))
+    with torch.inference_mode():
+        lp = torch.log_softmax(backend.model(input_ids=torch.tensor([prompt_ids + cont_ids])).logits.float(), -1)[0]
+    return sum(float(lp[len(prompt_ids) - 1 + j, t]) for j, t in enumerate(cont_ids))
+
+
 def test_backend_scores_are_batch_invariant_and_sum_multi_token_continuations(backend):
     msgs = [({"role": "user", "content": f"Rate 1-5 how much you like item number {i}{'!' * i}. Answer:"},)
             for i in range(6)]
@@ -39,17 +47,18 @@ def test_backend_scores_are_batch_invariant_and_sum_multi_token_continuations(ba
         assert b.error is None and len(b.logprobs) == 5
         assert np.allclose(b.logprobs, s.logprobs, atol=1e-4)  # right padding does not change the answer
         assert all(lp < 0 for lp in b.logprobs)
-    # a multi-token continuation equals the sum of its token log-probs computed by hand
-    text = ("Agree strongly", "Disagree strongly")
+    # a multi-token continuation equals the sum of its token log-probs computed by hand, alone or batched
+    # with other requests' (one row per continuation, the rows of one prompt sharing its prefix cache)
+    text = ("Agree strongly", "Disagree strongly", "Neither")
     res = backend.score([ScoreRequest("m", msgs[0], text)])[0]
-    prompt_ids = backend._encode(backend.render(msgs[0]))
     for cont, got in zip(text, res.logprobs):
-        ids = backend._encode(cont)
-        full = torch.tensor([prompt_ids + ids])
-        with torch.inference_mode():
-            lp = torch.log_softmax(backend.model(input_ids=full).logits.float(), -1)[0]
-        manual = sum(float(lp[len(prompt_ids) - 1 + j, t]) for j, t in enumerate(ids))
-        assert got == pytest.approx(manual, abs=1e-4)
+        assert got == pytest.approx(_by_hand(backend, msgs[0], backend._encode(cont)), abs=1e-4)
+    mixed = backend.score([ScoreRequest(f"m{i}", m, text) for i, m in enumerate(msgs[:3])]
+                          + [ScoreRequest("d", msgs[1], conts)])
+    assert mixed[0].logprobs == pytest.approx(res.logprobs, abs=1e-4)
+    assert mixed[3].logprobs == pytest.approx(batch[1].logprobs, abs=1e-4)
+    assert mixed[2].logprobs[2] == pytest.approx(_by_hand(backend, msgs[2], backend._encode("Neither")), abs=1e-4)
+    assert mixed[0].n_prompt_tokens == len(backend._encode(backend.render(msgs[0])))
     assert backend.info.weights_sha256 and len(backend.info.weights_sha256) == 64
     assert backend.info.extra["n_parameters"] == pytest.approx(134.5e6, rel=0.01)
 
@@ -136,5 +145,5 @@ def test_shared_prefix_scoring_equals_unshared_scoring(backend):
     assert all(r.error is None for r in a + b) and diff < 1e-3
     assert [int(np.argmax(r.logprobs)) for r in a] == [int(np.argmax(r.logprobs)) for r in b]
     # the shared-space continuation equals the explicit two-token sum
-    enc = [(reqs[0], plain._encode(plain.render(reqs[0].messages)), [plain._encode(c) for c in reqs[0].continuations])]
-    assert np.allclose(plain._score_multi(enc)[0], a[0].logprobs, atol=1e-4)
+    by_hand = [_by_hand(plain, reqs[0].messages, plain._encode(c)) for c in reqs[0].continuations]
+    assert np.allclose(by_hand, a[0].logprobs, atol=1e-4)
