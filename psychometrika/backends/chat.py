@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .base import Message
+from .base import GenerateRequest, GenerateResult, Message
 
 _FALLBACK_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
@@ -56,3 +56,22 @@ def encode_score_request(encode: Callable[[str], list[int]], prompt_text: str, c
     if len(prompt) + max(len(c) for c in conts) > max_length:
         raise ValueError(f"prompt of {len(prompt)} tokens exceeds the model's context ({max_length})")
     return prompt, conts
+
+
+def encode_generate_requests(encode: Callable[[str], list[int]], render: Callable[[Sequence[Message]], str],
+                             requests: Sequence[GenerateRequest], max_length: int
+                             ) -> tuple[list[tuple[GenerateRequest, list[int]]], dict[str, GenerateResult]]:
+    """Prompt token ids of generation requests: ``(request, ids)`` pairs for those that fit the context with
+    their ``max_tokens``, and an error result for each that does not or cannot be rendered (it fails alone)."""
+    ok: list[tuple[GenerateRequest, list[int]]] = []
+    failed: dict[str, GenerateResult] = {}
+    for r in requests:
+        try:
+            prompt = encode(render(r.messages))
+            if len(prompt) + r.max_tokens > max_length:
+                raise ValueError(f"prompt of {len(prompt)} tokens + {r.max_tokens} new tokens exceeds the "
+                                 f"model's context ({max_length})")
+            ok.append((r, prompt))
+        except Exception as exc:
+            failed[r.key] = GenerateResult(r.key, "", 0, 0, 0.0, error=f"{type(exc).__name__}: {exc}")
+    return ok, failed

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BackendError
-from .chat import common_head, encode_score_request, render_chat
+from .chat import common_head, encode_generate_requests, encode_score_request, render_chat
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
 from .embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 
@@ -518,17 +518,9 @@ class TransformersBackend:
     # ------------------------------------------------------------------ generate
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
         torch = self._torch
-        out: dict[str, GenerateResult] = {}
+        todo, out = encode_generate_requests(self._encode, self.render, requests, self.max_length)
         groups: dict[tuple, list[tuple[GenerateRequest, list[int]]]] = {}
-        for r in requests:
-            try:
-                prompt = self._encode(self.render(r.messages))
-                if len(prompt) + r.max_tokens > self.max_length:
-                    raise ValueError(f"prompt of {len(prompt)} tokens + {r.max_tokens} new tokens exceeds the "
-                                     f"model's context ({self.max_length})")
-            except Exception as exc:
-                out[r.key] = GenerateResult(r.key, "", 0, 0, 0.0, error=f"{type(exc).__name__}: {exc}")
-                continue
+        for r, prompt in todo:
             greedy = r.temperature <= 0
             gkey = (r.max_tokens, greedy, 0.0 if greedy else r.temperature, 1.0 if greedy else r.top_p,
                     0 if greedy else r.seed)

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from ..errors import BackendError
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
-from .chat import encode_score_request, render_chat
+from .chat import encode_generate_requests, encode_score_request, render_chat
 from .embedded import EMBEDDED_ID, embedded_gguf, file_sha256, is_embedded, weights_sha256
 
 #: vLLM's upper bound on ``logprob_token_ids`` per request (``vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS``).
@@ -156,17 +156,7 @@ class VLLMBackend:
 
     # ------------------------------------------------------------------ generate
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
-        out: dict[str, GenerateResult] = {}
-        todo = []
-        for r in requests:
-            try:
-                prompt = self._encode(self.render(r.messages))
-                if len(prompt) + r.max_tokens > self.max_length:
-                    raise ValueError(f"prompt of {len(prompt)} tokens + {r.max_tokens} new tokens exceeds the "
-                                     f"context ({self.max_length})")
-                todo.append((r, prompt))
-            except Exception as exc:
-                out[r.key] = GenerateResult(r.key, "", 0, 0, 0.0, error=f"{type(exc).__name__}: {exc}")
+        todo, out = encode_generate_requests(self._encode, self.render, requests, self.max_length)
         if todo:
             t0 = time.perf_counter()
             try:

@@ -68,6 +68,11 @@ def test_generate_is_deterministic_when_greedy(backend):
     a = backend.generate([GenerateRequest("a", msgs, max_tokens=8)])[0]
     b = backend.generate([GenerateRequest("b", msgs, max_tokens=8), GenerateRequest("c", msgs[:1], max_tokens=4)])[0]
     assert a.error is None and a.text and a.text == b.text and a.n_completion_tokens <= 8
+    # a request that cannot fit the context with its max_tokens fails alone; the others in its call still run
+    long, ok = backend.generate([GenerateRequest("long", msgs, max_tokens=backend.max_length),
+                                 GenerateRequest("ok", msgs, max_tokens=8)])
+    assert long.error and "new tokens exceeds the model's context" in long.error and long.text == ""
+    assert ok.error is None and ok.text == a.text
 
 
 def test_score_and_generate_modes_agree_on_most_items(backend, tmp_path):
