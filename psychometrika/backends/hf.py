@@ -441,12 +441,14 @@ class TransformersBackend:
     def _score_suffixes(self, chunk, groups: list[int], kv) -> list[list[float]]:
         """Run the rows' suffixes (whole sequences when ``kv`` is None) in batches bucketed by length, each row
         on top of its group's cached prefix, and read every option's log-prob from the last positions only
-        (``logits_to_keep``), gathered on the device in one step per batch."""
+        (``logits_to_keep``), gathered on the device in one step per batch. The values are read back to the
+        host once, after the last batch: a read per batch would make the GPU wait, idle, while the host
+        prepares the next batch."""
         torch = self._torch
         layers, plens = kv if kv is not None else (None, None)
         width_p = layers[0][0].shape[2] if layers else 0
         order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]) - (plens[groups[i]] if plens else 0))
-        res: dict[int, list[float]] = {}
+        pending = []
         for sub in _even_chunks(order, self.batch_size):
             b = len(sub)
             starts = [plens[groups[i]] if plens else 0 for i in sub]
@@ -475,13 +477,16 @@ class TransformersBackend:
                     for c in conts:
                         r_idx.append(j), p_idx.append(keep - 1), t_idx.append(c[0])
                 r_t, p_t = torch.tensor(r_idx, device=self.device), torch.tensor(p_idx, device=self.device)
-                vals = (logits[r_t, p_t, torch.tensor(t_idx, device=self.device)].float() - lse[r_t, p_t]).tolist()
-            at = 0
-            for i in sub:
-                _, _, conts, n_common, _ = chunk[i]
-                shared = sum(vals[at:at + n_common])
-                res[i] = [shared + v for v in vals[at + n_common:at + n_common + len(conts)]]
-                at += n_common + len(conts)
+                pending.append((sub, logits[r_t, p_t, torch.tensor(t_idx, device=self.device)].float()
+                                - lse[r_t, p_t]))
+        vals = torch.cat([v for _, v in pending]).tolist() if pending else []
+        res: dict[int, list[float]] = {}
+        at = 0
+        for i in (i for sub, _ in pending for i in sub):
+            _, _, conts, n_common, _ = chunk[i]
+            shared = sum(vals[at:at + n_common])
+            res[i] = [shared + v for v in vals[at + n_common:at + n_common + len(conts)]]
+            at += n_common + len(conts)
         return [res[i] for i in range(len(chunk))]
 
     def _suffix_logits(self, ids, mask, pos, keep: int, kv, sel: list[int]):
