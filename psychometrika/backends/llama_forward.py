@@ -16,7 +16,8 @@ runs the same arithmetic with the model's own weights:
   copy). Attention is a small share of the FLOPs on this workload (about 0.3 % of the linear layers' at the
   Llama-3-8B shape, 6 % for the 135M embedded model); what it costs beyond that is memory traffic.
 * q/k/v and gate/up projections run as one GEMM each (the modules' weights become views into one fused
-  tensor, so no memory is added); RMSNorm is ``torch.nn.functional.rms_norm`` (one kernel on CUDA).
+  tensor, so no memory is added); the residual additions ride in the o and down projections' GEMMs
+  (``addmm``); RMSNorm is ``torch.nn.functional.rms_norm`` (one kernel on CUDA).
 * the final norm and ``lm_head`` run on the kept last positions only.
 
 Supported: ``model_type`` llama, mistral (no sliding window in reach) and qwen2 (q/k/v biases), with SiLU MLPs,
@@ -26,8 +27,9 @@ and the backend then uses the ``transformers`` forward. Equality with the ``tran
 (``tests/backends/test_llama_forward.py``).
 
 Arithmetic follows ``transformers``' Llama: RoPE ``x * cos + rotate_half(x) * sin`` with cos/sin cast to the
-model dtype, softmax in float32. RMSNorm equals ``transformers``' in float32; in bf16 it rounds once where
-``transformers`` rounds twice (before and after the weight).
+model dtype, softmax in float32. In float32 the results equal ``transformers``' up to summation order; in bf16
+the norms and the residual additions round once where ``transformers`` rounds twice (scores then differ by
+bf16 rounding, ~1e-2 in log-probability).
 """
 
 from __future__ import annotations
@@ -161,12 +163,12 @@ class LlamaForward:
         rot = self._torch.cat((-x[..., half:], x[..., :half]), dim=-1)
         return x * cos + rot * sin
 
-    def _layer_fn(self, x, cos, sin, rows, b: int, s: int, pk, pv, shared: bool, masks, params):
-        """One decoder layer on the packed real tokens ``x`` [T, D] (``rows``: their places in the padded
-        [b * s] grid, or None when nothing is padded). The linear layers, norms and RoPE run on the T real
-        tokens only; attention runs on the padded grid with the prefix keys/values ``pk``/``pv`` ([1 or b, kv,
-        P, d], or None) and the masks of :meth:`_masks`. Returns the new states and this layer's suffix
-        keys/values [b, kv, s, d]."""
+    def _layer_fn(self, x, cos, sin, where, b: int, s: int, pk, pv, shared: bool, masks, params):
+        """One decoder layer on the packed real tokens ``x`` [T, D] (``where``: their places in the padded
+        grid -- flat indices into [b * s], and the same as (row, column) index pairs -- or None when nothing
+        is padded). The linear layers, norms and RoPE run on the T real tokens only; attention runs on the
+        padded grid with the prefix keys/values ``pk``/``pv`` ([1 or b, kv, P, d], or None) and the masks of
+        :meth:`_masks`. Returns the new states and this layer's suffix keys/values [b, kv, s, d]."""
         torch = self._torch
         F = torch.nn.functional
         ln1, eps1, wqkv, bqkv, wo, ln2, eps2, wgu, wd = params
@@ -176,7 +178,8 @@ class LlamaForward:
         q, k, v = qkv.split([nh * d, kvh * d, kvh * d], dim=-1)
         q = self._rope(q.view(-1, nh, d), cos, sin)
         k = self._rope(k.view(-1, kvh, d), cos, sin)
-        if rows is not None:  # padding positions get zero states (masked as keys, never read as queries)
+        if where is not None:  # padding positions get zero states (masked as keys, never read as queries)
+            rows = where[0]
             q = q.new_zeros((b * s, nh, d)).index_copy_(0, rows, q)
             k = k.new_zeros((b * s, kvh, d)).index_copy_(0, rows, k)
             v = v.new_zeros((b * s, kvh * d)).index_copy_(0, rows, v)
@@ -186,12 +189,12 @@ class LlamaForward:
         q = q.view(b, s, kvh, g, d).permute(0, 2, 1, 3, 4).reshape(b, kvh, s * g, d)
         attend = self._attend_sdpa if self.attention == "sdpa" else self._attend_matmul
         out = attend(q, k, v, pk, pv, shared, masks)  # [b, kv, s * g, d]
-        out = out.view(b, kvh, s, g, d).permute(0, 2, 1, 3, 4).reshape(b * s, nh * d)
-        if rows is not None:
-            out = out.index_select(0, rows)
-        x = x + F.linear(out, wo)
+        out = out.view(b, kvh, s, g, d).permute(0, 2, 1, 3, 4)  # [b, s, kv, g, d]
+        # back to the packed tokens in one gather (a reshape would copy the padded grid first)
+        out = out.reshape(b * s, nh * d) if where is None else out[where[1], where[2]].view(-1, nh * d)
+        x = torch.addmm(x, out, wo.t())  # the residual added in the GEMM's epilogue
         gate, up = F.linear(self._rms(x, ln2, eps2), wgu).chunk(2, dim=-1)
-        x = x + F.linear(F.silu(gate) * up, wd)
+        x = torch.addmm(x, F.silu(gate) * up, wd.t())
         return x, k, v
 
     def _attend_matmul(self, q, k, v, pk, pv, shared: bool, masks):
@@ -280,8 +283,10 @@ class LlamaForward:
         flat = valid.reshape(-1)
         rows = None if bool(flat.all()) else flat.nonzero().squeeze(1)
         tok, pos = ids.reshape(-1), positions.reshape(-1)
+        where = None
         if rows is not None:
             tok, pos = tok.index_select(0, rows), pos.index_select(0, rows)
+            where = (rows, rows // s, rows % s)
         x = self.embed(tok)  # [T, D]
         freqs = pos.to(torch.float32)[:, None] * self.inv_freq.float().to(dev)
         emb = torch.cat((freqs, freqs), -1)
@@ -301,7 +306,7 @@ class LlamaForward:
                 pk, pv = layers[li]
                 if not shared:
                     pk, pv = pk.index_select(0, which), pv.index_select(0, which)
-            x, k, v = self._layer(x, cos, sin, rows, b, s, pk, pv, shared, masks, params)
+            x, k, v = self._layer(x, cos, sin, where, b, s, pk, pv, shared, masks, params)
             if want_cache:
                 new.append((k, v))
         if rows is not None:  # back onto the padded grid for the last positions
