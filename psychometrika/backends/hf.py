@@ -47,8 +47,10 @@ _LOCK = threading.Lock()
 def _check_forward(forward: str, attention: str) -> None:
     if forward not in {"auto", "transformers"}:
         raise BackendError(f"forward must be 'auto' or 'transformers', not {forward!r}")
-    if attention not in {"sdpa", "matmul"}:
-        raise BackendError(f"attention must be 'sdpa' or 'matmul', not {attention!r}")
+    from .llama_forward import LlamaForward  # torch-free at import
+
+    if attention not in LlamaForward.ATTENTION:
+        raise BackendError(f"attention must be one of {', '.join(LlamaForward.ATTENTION)}, not {attention!r}")
 
 
 def _resolve(model: str | None, gguf_file: str | None) -> tuple[str, str | None, str, str]:

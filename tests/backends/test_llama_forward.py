@@ -157,6 +157,8 @@ def test_backend_uses_the_lean_forward_with_the_same_scores():
     assert np.allclose(a[-1].logprobs, b[-1].logprobs, atol=1e-4)
     with pytest.raises(BackendError, match="forward must be"):
         TransformersBackend("embedded", forward="fast")
+    with pytest.raises(BackendError, match="attention must be one of sdpa, matmul, not 'flash'"):
+        TransformersBackend.from_model(model, tok, attention="flash")
 
 
 @pytest.mark.slow
