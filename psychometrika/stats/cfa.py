@@ -35,103 +35,10 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import StatsResult, Summary, warn
+from psychometrika.stats.common import StatsResult, Summary, warn
+from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
-__all__ = ["CFAResult", "cfa", "parse_lavaan"]
-
-_OPS = ("=~", "~~")
-_UNSUPPORTED = (":=", "==", "<", ">", "~*~", "<~", "|", "~")
-
-
-# ============================================================================ parsing
-@dataclass
-class ModelTerm:
-    """One parsed ``lhs op rhs`` statement of a lavaan model (after splitting ``+`` terms)."""
-
-    lhs: str
-    op: str
-    rhs: str
-    fixed: float | None = None     # value when fixed (``1*x``)
-    free: bool | None = None       # True for ``NA*x``
-    label: str = ""
-
-
-def _strip_comments(text: str) -> str:
-    return "\n".join(re.split(r"[#!]", line, maxsplit=1)[0] for line in text.splitlines())
-
-
-def _statements(text: str) -> list[str]:
-    """Split into statements; a line ending in an operator or ``+`` (or a next line starting with
-    ``+``/``*``) continues the statement, as in lavaan."""
-    lines = [ln.strip() for ln in _strip_comments(text).replace(";", "\n").splitlines()]
-    lines = [ln for ln in lines if ln]
-    out: list[str] = []
-    for ln in lines:
-        if out and (re.search(r"(=~|~~|\+|\*)$", out[-1]) or re.match(r"^[+*]", ln)):
-            out[-1] = out[-1] + " " + ln
-        else:
-            out.append(ln)
-    return out
-
-
-def _parse_modifier(mod: str, stmt: str) -> dict[str, Any]:
-    mod = mod.strip()
-    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", mod):
-        return {"fixed": float(mod)}
-    if mod in ("NA", "na"):
-        return {"free": True}
-    m = re.fullmatch(r"start\(\s*([^)]*)\)", mod)
-    if m:
-        return {}
-    m = re.fullmatch(r"(?:label|equal)\(\s*['\"]([^'\"]+)['\"]\s*\)", mod)
-    if m:
-        return {"label": m.group(1)}
-    if re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", mod):
-        return {"label": mod}
-    raise DataError(f"cannot read the modifier {mod!r} in model statement {stmt!r}",
-                    hint="modifiers are numbers (fixed values), NA (free), labels or start(value)")
-
-
-def parse_lavaan(model: str) -> list[ModelTerm]:
-    """Parse lavaan model syntax into :class:`ModelTerm` rows (``=~`` and ``~~`` only).
-
-    >>> [(t.lhs, t.op, t.rhs, t.fixed) for t in parse_lavaan("f =~ 1*a + b")]
-    [('f', '=~', 'a', 1.0), ('f', '=~', 'b', None)]
-    """
-    if not isinstance(model, str) or not model.strip():
-        raise DataError("the model must be a non-empty string in lavaan syntax, e.g. 'f =~ x1 + x2 + x3'")
-    terms: list[ModelTerm] = []
-    for stmt in _statements(model):
-        op = next((o for o in _OPS if o in stmt), None)
-        if op is None:
-            bad = next((o for o in _UNSUPPORTED if o in stmt), None)
-            if bad is not None:
-                raise DataError(f"operator {bad!r} in {stmt!r} is not supported by pm.cfa",
-                                hint="pm.cfa fits measurement models (=~ and ~~); use R's lavaan for full SEM")
-            raise DataError(f"cannot parse model statement {stmt!r}",
-                            hint="write e.g. 'visual =~ x1 + x2 + x3' or 'x1 ~~ x2'")
-        lhs, rhs = (s.strip() for s in stmt.split(op, 1))
-        if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", lhs):
-            raise DataError(f"left-hand side {lhs!r} of {stmt!r} is not a variable name")
-        if not rhs:
-            raise DataError(f"model statement {stmt!r} has no right-hand side")
-        for part in rhs.split("+"):
-            part = part.strip()
-            if not part:
-                raise DataError(f"empty term in model statement {stmt!r}")
-            pieces = part.split("*")
-            var = pieces[-1].strip()
-            if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", var):
-                raise DataError(f"{var!r} in {stmt!r} is not a variable name")
-            term = ModelTerm(lhs, op, var)
-            for mod in pieces[:-1]:
-                for k, v in _parse_modifier(mod, stmt).items():
-                    setattr(term, k, v)
-            terms.append(term)
-    if not any(t.op == "=~" for t in terms):
-        raise DataError("the model defines no latent variable (no '=~' statement)",
-                        hint="write e.g. 'visual =~ x1 + x2 + x3'")
-    return terms
+__all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
 
 
 # ============================================================================ parameter table
@@ -240,7 +147,8 @@ GROUP_EQUAL = {"loadings": lambda r: r.mat == "L",
                "means": lambda r: r.mat == "alpha"}
 
 
-def _pkey(r: _Par) -> str:
+def param_key(r: _Par) -> str:
+    """lavaan's ``lhs op rhs`` name of a parameter-table row (used by ``group.partial``)."""
     return f"{r.lhs}{r.op}{r.rhs}"
 
 
@@ -254,17 +162,17 @@ def _equal_across_groups(table: list[_Par], n_groups: int, group_equal: Sequence
         raise DataError(f"group_equal {unknown} not supported; choose from {sorted(GROUP_EQUAL)}")
     if group_equal and n_groups < 2:
         raise DataError("group_equal needs a multi-group model (group=...)")
-    keys = {_pkey(r) for r in table}
+    keys = {param_key(r) for r in table}
     partial = {re.sub(r"\s+", "", x) for x in group_partial}
     bad = sorted(partial - keys)
     if bad:
         raise DataError(f"group_partial names parameter(s) not in the model: {bad}",
                         hint="write them as in lavaan's parameter table, e.g. 'x3~1' or 'visual=~x2'")
     for r in table:
-        if not r.free or r.label or _pkey(r) in partial:
+        if not r.free or r.label or param_key(r) in partial:
             continue
         if any(GROUP_EQUAL[k](r) for k in group_equal):
-            r.label = f".eq.{_pkey(r)}"
+            r.label = f".eq.{param_key(r)}"
     if "intercepts" in group_equal and "means" not in group_equal:
         for r in table:
             if r.mat == "alpha" and r.group > 1:
@@ -543,6 +451,12 @@ class CFAResult(StatsResult):
         self.sample_cov = [pd.DataFrame(g.S, index=m.ov, columns=m.ov) for g in m.groups]
         self.vcov = self._vcov()
         self._fm: pd.Series | None = None
+
+    @property
+    def spec(self) -> _Model:
+        """The fitted model specification: parameter ``table`` (lavaan's partable rows), ``groups``
+        (sample moments per group), ``sigma(theta, g)`` / ``mu(theta, g)`` (implied moments)."""
+        return self._m
 
     # ------------------------------------------------------------------ inference
     def _vcov(self) -> np.ndarray:
