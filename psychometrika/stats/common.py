@@ -120,6 +120,30 @@ def is_correlation_matrix(x: Any, tol: float = 1.5e-8) -> bool:
     return bool(a.min() >= -1 and a.max() <= 1)
 
 
+def perfectly_correlated_pairs(r: np.ndarray, names: Sequence[str], tol: float = 1e-10) -> list[tuple[str, str]]:
+    """Pairs of variables whose correlation is ±1 (identical items up to sign and scale)."""
+    a = np.asarray(r, dtype=float)
+    i, j = np.where(np.triu(np.abs(a) >= 1 - tol, 1))
+    return [(str(names[x]), str(names[y])) for x, y in zip(i, j)]
+
+
+def degenerate_reason(r: np.ndarray, names: Sequence[str]) -> str:
+    """Words for why a factor model of the correlation matrix ``r`` is degenerate (used in the
+    :class:`DataError` when a factor computation fails): identical items, or no correlation at all."""
+    pairs = perfectly_correlated_pairs(r, names)
+    if pairs:
+        shown = ", ".join(f"{a!r} and {b!r}" for a, b in pairs[:5]) + (" ..." if len(pairs) > 5 else "")
+        return f"item(s) {shown} are perfectly correlated (identical up to sign and scale)"
+    off = np.asarray(r, dtype=float)[~np.eye(len(r), dtype=bool)]
+    if off.size and np.all(np.abs(off) < 1e-12):
+        return "the items are uncorrelated (every correlation is 0), so there is no common factor"
+    return "the correlation matrix is (nearly) singular or the factor solution has no variance"
+
+
+#: Arithmetic failures of a factor computation on a degenerate matrix, turned into a DataError.
+DEGENERATE_ERRORS = (ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
+
+
 def check_correlation_matrix(r: Any, *, what: str = "correlation matrix") -> pd.DataFrame:
     """Validate a correlation matrix given as DataFrame/array; return it as a labelled DataFrame."""
     if isinstance(r, pd.DataFrame):

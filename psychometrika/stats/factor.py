@@ -26,7 +26,7 @@ from scipy import stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats.common import (
-    StatsResult, as_corr_input, cov2cor, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
+    DEGENERATE_ERRORS, StatsResult, as_corr_input, cov2cor, degenerate_reason, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
 )
 from psychometrika.stats.extraction import FACTOR_PREFIX, extract, fa_core
 
@@ -179,7 +179,11 @@ def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod =
     p = r.shape[0]
     if nfactors >= p:
         raise DataError(f"{nfactors} factors requested for only {p} variables")
-    core = fa_core(r, inp.names, int(nfactors), fm, rotate, inp.n_obs, inp.np_obs)
+    try:
+        core = fa_core(r, inp.names, int(nfactors), fm, rotate, inp.n_obs, inp.np_obs)
+    except DEGENERATE_ERRORS:
+        raise DataError(f"fa could not be computed on this degenerate matrix: {degenerate_reason(r, inp.names)}",
+                        hint="drop duplicated or unrelated items, or ask for fewer factors") from None
     names = inp.names
     L = pd.DataFrame(core["L"], index=names, columns=core["cols"])
     phi = None if core["phi"] is None else pd.DataFrame(core["phi"], index=core["cols"], columns=core["cols"])
