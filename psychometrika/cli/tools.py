@@ -21,7 +21,7 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:
                                             "backend settings, e.g. attention=matmul (repeatable)."),
           json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON.")) -> None:
     """Benchmark per-item generation, batched generation, batched and shared-prefix option scoring."""
-    from ..backends.bench import main as bench_main
+    from ..tools.bench import main as bench_main
 
     argv = ["--device", device, "--model", model, "--items", str(items), "--orders", str(orders),
             "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else []) \
@@ -47,7 +47,7 @@ def convert(gguf: str = typer.Argument("embedded", help="A .gguf file, or 'embed
             out: Path | None = typer.Argument(None, help="Output folder (default: the psychometrika cache)."),
             dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16, float16 or float32.")) -> None:
     """Convert a GGUF model into a safetensors folder (what vLLM loads)."""
-    from ..backends.convert import gguf_to_safetensors
+    from ..tools.convert import gguf_to_safetensors
 
     console.print(str(gguf_to_safetensors(gguf, out, dtype=dtype)))
 
