@@ -29,6 +29,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from psychometrika.answers.columns import RESPONDENT_COLUMNS  # noqa: F401  (re-exported for stats modules)
 from psychometrika.errors import DataError
 
 __all__: list[str] = []  # helpers: nothing is re-exported by psychometrika.stats
@@ -385,9 +386,6 @@ class StatsResult:
 
 
 # ----------------------------------------------------------------------------- LLM response tables
-#: Columns of the tidy response table that identify a respondent (as ``psychometrika.scoring``).
-RESPONDENT_COLUMNS = ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed",
-                      "repetition")
 
 
 def parse_keys(keys: Any, items: list[str]) -> tuple[dict[str, int], dict[str, list[str]]]:
