@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import StatsResult, as_item_frame, constant_columns, fmt_frame, warn
+from psychometrika.stats.common import small_blas, StatsResult, as_item_frame, constant_columns, fmt_frame, warn
 
 __all__ = ["describe", "DescribeResult", "mardia", "MardiaResult"]
 
@@ -146,6 +146,7 @@ class MardiaResult(StatsResult):
                 f"b2p =  {self.b2p:.{d}f}   kurtosis =  {self.kurtosis:.{d}f}  with probability <=  {self.p_kurt:.3g}"]
 
 
+@small_blas
 def mardia(data: Any) -> MardiaResult:
     """Mardia's multivariate skew and kurtosis with their tests, equal to ``psych::mardia``.
 

@@ -26,6 +26,7 @@ from scipy import stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats.common import (
+    small_blas,
     DEGENERATE_ERRORS, StatsResult, as_corr_input, cov2cor, degenerate_reason, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
 )
 from psychometrika.stats.extraction import FACTOR_PREFIX, extract, fa_core
@@ -119,6 +120,7 @@ class FactorResult(StatsResult):
 
 
 
+@small_blas
 def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod = "minres",
        rotate: Rotation = "oblimin") -> FactorResult:
     """Exploratory factor analysis, equal to R's ``psych::fa``.
@@ -233,6 +235,7 @@ def _one_factor_values(r: np.ndarray, fm: str) -> np.ndarray:
     return values
 
 
+@small_blas
 def fa_parallel(data: Any, n_obs: float | None = None, n_iter: int = 20, seed: int | None = None,
                 fm: FitMethod = "minres", quant: float = 0.95) -> ParallelResult:
     """Horn's parallel analysis for factors and components, as R's ``psych::fa.parallel``.
@@ -317,6 +320,7 @@ class KMOResult(StatsResult):
                 self.MSAi.round(digits).to_frame().T.to_string(index=False)]
 
 
+@small_blas
 def kmo(data: Any) -> KMOResult:
     """Kaiser-Meyer-Olkin MSA, equal to R's ``psych::KMO``.
 
@@ -360,6 +364,7 @@ class BartlettResult(StatsResult):
                 f"(n = {self.n_obs:.0f})"]
 
 
+@small_blas
 def bartlett(data: Any, n_obs: float | None = None) -> BartlettResult:
     """Bartlett's (1951) test of sphericity, equal to R's ``psych::cortest.bartlett``.
 

@@ -30,6 +30,7 @@ from scipy import stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats.common import (
+    small_blas,
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
     DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, r_quantile, smc, sym_eigen, warn,
 )
@@ -173,6 +174,7 @@ class AlphaResult(StatsResult):
         return lines
 
 
+@small_blas
 def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False, n_iter: int = 1,
           seed: int | None = None, n_obs: float | None = None) -> AlphaResult:
     """Cronbach's alpha and item statistics, equal to R's ``psych::alpha``.
@@ -407,6 +409,7 @@ class SplitHalfResult(StatsResult):
                 f"({'all' if self.exhaustive else 'a random sample of'} {self.n_splits} splits)"]
 
 
+@small_blas
 def split_half(data: Any, check_keys: bool = False, keys: Sequence[str] | None = None, n_sample: int = 10000,
                seed: int | None = None, n_obs: float | None = None) -> SplitHalfResult:
     """All split-half reliabilities, equal to R's ``psych::splitHalf``.
@@ -530,6 +533,7 @@ def _glb_fa(r: np.ndarray) -> float:
     return float(rr.sum() / r.sum())
 
 
+@small_blas
 def guttman(data: Any, keys: Sequence[str] | None = None, n_obs: float | None = None) -> GuttmanResult:
     """Guttman's (1945) lower bounds lambda 1-6, the glb and ten Berge's mu, as ``psych::guttman``.
 
@@ -636,6 +640,7 @@ class OmegaResult(StatsResult):
                 fmt_frame(self.omega_group, d)]
 
 
+@small_blas
 def omega(data: Any, nfactors: int = 3, fm: str = "minres", rotate: str = "oblimin",
           n_obs: float | None = None, flip: bool = True) -> OmegaResult:
     """McDonald's omega hierarchical and total via a Schmid-Leiman transformation, as ``psych::omega``.
@@ -807,6 +812,7 @@ def _parse_keys(keys: Mapping[str, Sequence[str]], names: list[str]) -> tuple[np
     return K, used, list(keys)
 
 
+@small_blas
 def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = False, impute: str = "median",
                 min_value: float | None = None, max_value: float | None = None,
                 n_obs: float | None = None) -> ScoreItemsResult:
