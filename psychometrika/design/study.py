@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from ..errors import BackendError, StudyError
 from ..instruments.schema import Identifier
-from ..yamlio import load_model, parse_yaml, read_text, validate
+from ..yamlio import load_model
+from .personas import Persona, Personas, materialise  # noqa: F401 - Persona re-exported (old import path)
 
 
 class _Strict(BaseModel):
@@ -68,18 +69,6 @@ class ModelSpec(_Strict):
             except BackendError as exc:
                 raise ValueError(str(exc)) from None
         return v
-
-
-class Persona(_Strict):
-    id: Identifier
-    text: str = Field(min_length=1, description="Persona induction text, used as the system prompt.")
-
-
-class Personas(_Strict):
-    include_none: bool = Field(default=True, description="Also administer without any persona (id 'none').")
-    items: list[Persona] = Field(default_factory=list)
-    file: str | None = Field(default=None, description="YAML file with a list of {id, text} (relative to the "
-                                                       "study file).")
 
 
 class Sample(_Strict):
@@ -167,7 +156,7 @@ class Study(_Strict):
             raise ValueError("persona id 'none' is reserved for 'no persona' (include_none)")
         if len(set(pids)) != len(pids):
             raise ValueError(f"duplicate persona id(s) {sorted({i for i in pids if pids.count(i) > 1})}")
-        if not self.personas.include_none and not self.personas.items and not self.personas.file:
+        if not self.personas.include_none and not self.personas.has_sources():
             raise ValueError("no personas: set include_none: true or list personas")
         return self
 
@@ -196,16 +185,13 @@ def load_study(path: str | Path) -> Study:
     """Load and validate a study YAML file; errors name file, line, column and field."""
     study, _ = load_model(path, Study, StudyError, what="study file")
     study._source = str(path)
-    if study.personas.file:
-        pfile = (Path(path).parent / study.personas.file)
-        text, _ = read_text(pfile, StudyError)
-        data = parse_yaml(text, str(pfile), StudyError)
-        if not isinstance(data, list):
-            raise StudyError("a persona file holds a YAML list of {id, text}", file=str(pfile))
-        extra = [validate(Persona, d, str(pfile), StudyError, what="persona") for d in data]
-        data = study.model_dump()
-        data["personas"]["items"] = [p.model_dump() for p in [*study.personas.items, *extra]]
-        data["personas"]["file"] = None
-        study = validate(Study, data, str(path), StudyError, what="study file")  # re-check unique persona ids
+    if study.personas.needs_resolving():  # files, bank, generator, shaping -> items (design/personas.py)
+        try:
+            block = materialise(study.personas, Path(path).parent)
+        except StudyError as exc:
+            if exc.file is None:
+                exc = StudyError(exc.message, file=str(path), field=exc.field or "personas", hint=exc.hint)
+            raise exc from None
+        study = study.model_copy(update={"personas": block})
         study._source = str(path)
     return study

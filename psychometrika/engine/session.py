@@ -11,6 +11,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..backends.base import Backend
+from ..design.factors import study_personas
+from ..design.personas import persona_table
 from ..design.study import ModelSpec, Study, load_study, study_hash
 from ..errors import StudyError
 from ..plan.plan import build_plan
@@ -64,6 +66,9 @@ def open_run(study: Study, study_text: str, out: str | Path,
     if plan.empty:
         raise StudyError("the study plan is empty (no items selected)", file=study.source)
     store = RunStore.open(out, s_hash, study_text=study_text, force=force)
+    personas = study_personas(study)
+    if any(p.attributes for p in personas):
+        store.write_personas(persona_table(personas))
     previous = store.read_manifest()
     todo = plan[~plan["cell_key"].isin(store.done_keys())]
     return s_hash, plan, store, previous, todo

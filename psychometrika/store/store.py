@@ -5,6 +5,7 @@ Layout of a run folder::
     RUN/
       manifest.json          # written last, atomically: study hash, models, instruments, versions, counts
       study.yaml             # the study file as it was run
+      personas.json          # the personas' attributes (when they have any); read_run joins persona_<name>
       shards/part-000001-<id>.parquet   # append-only, each written to a temp file, fsynced, then renamed
 
 Guarantees:
@@ -36,6 +37,8 @@ from ..errors import StoreError
 
 SHARD_DIR = "shards"
 MANIFEST = "manifest.json"
+#: persona table of the run (id, text, attributes), written by the engine when personas carry attributes
+PERSONAS = "personas.json"
 LIST_COLUMNS = ("permutation", "option_values", "probs", "logprobs", "continuations")
 
 
@@ -117,7 +120,7 @@ class RunStore:
     def _move_aside(self) -> None:
         dest = self.folder / f"replaced-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         dest.mkdir()
-        for name in (MANIFEST, "study.yaml", SHARD_DIR):
+        for name in (MANIFEST, "study.yaml", PERSONAS, SHARD_DIR):
             p = self.folder / name
             if p.exists():
                 shutil.move(str(p), str(dest / name))
@@ -146,6 +149,20 @@ class RunStore:
                                                               default=str).encode())
 
     # --------------------------------------------------------------------------------------- shards
+    def write_personas(self, records: list[dict[str, Any]]) -> None:
+        """Store the persona table (``{persona, persona_text, persona_<attribute>...}`` records)."""
+        atomic_write_bytes(self.folder / PERSONAS, json.dumps(records, ensure_ascii=False).encode())
+
+    def read_personas(self) -> pd.DataFrame | None:
+        """The persona table, or None when the run has none."""
+        path = self.folder / PERSONAS
+        if not path.exists():
+            return None
+        try:
+            return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from None
+
     def shard_files(self) -> list[Path]:
         return sorted(self.shards.glob("part-*.parquet"))
 
@@ -204,15 +221,22 @@ class RunStore:
 def read_run(folder: str | Path) -> pd.DataFrame:
     """Read a run folder into the tidy response table (one row per administered item).
 
-    Columns are described in ``docs/response-table.md``. Rows are in design order (model, instrument, item,
+    Columns are described in ``docs/response-table.md``; persona attributes join as ``persona_<name>`` columns
+    (missing for personas without that attribute and for ``none``). Rows are in design order (model, instrument, item,
     persona, paraphrase, option order, labels, seed, repetition).
     """
     folder = Path(folder)
     if not (folder / MANIFEST).exists() and not (folder / SHARD_DIR).exists():
         raise StoreError(f"{folder} is not a run folder (no manifest.json)")
-    df = RunStore(folder).read()
+    store = RunStore(folder)
+    df = store.read()
     if df.empty:
         return df
+    personas = store.read_personas()
+    if personas is not None and "persona" in df:
+        attrs = personas.drop(columns=["persona_text"], errors="ignore")
+        attrs = attrs[[c for c in attrs if c == "persona" or c not in df.columns]]
+        df = df.merge(attrs, on="persona", how="left")
     order = [c for c in ("model", "instrument", "item", "persona", "instruction_id", "stem_id", "order_id",
                          "label_scheme", "seed", "repetition") if c in df]
     return df.sort_values(order, kind="stable").reset_index(drop=True)
