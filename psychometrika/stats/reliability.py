@@ -32,7 +32,7 @@ from psychometrika.errors import DataError
 from psychometrika.stats.common import (
     small_blas,
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
-    DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, r_quantile, smc, sym_eigen, warn,
+    DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, renamed_columns, r_quantile, smc, sym_eigen, warn,
 )
 from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
@@ -124,6 +124,12 @@ def alpha_ci(alpha_value: float, n_obs: float, n_items: int, p_val: float = 0.05
 
 
 # ============================================================================ alpha
+def _ci_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """alpha's CI table (rows Feldt / Bootstrap); psych's column names lower/upper still read."""
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["CI_low", "alpha", "CI_high"])
+    return renamed_columns(frame, {"lower": "CI_low", "upper": "CI_high"})
+
+
 class AlphaResult(StatsResult):
     """Result of :func:`alpha` (psych's ``alpha`` object; dots -> underscores).
 
@@ -141,7 +147,8 @@ class AlphaResult(StatsResult):
     response_freq : DataFrame or None
         Proportion of each response per item (when items have at most 10 categories).
     ci : DataFrame
-        Feldt and (when ``n_iter > 1``) bootstrap 95% intervals (columns lower, alpha, upper).
+        Feldt and (when ``n_iter > 1``) bootstrap 95% intervals (columns ``CI_low``, ``alpha``, ``CI_high``;
+        psych's ``lower``/``upper`` still read, deprecated).
     keys : Series
         +1/-1 per item; reversed items are also marked with a trailing ``-`` in row names.
     scores : Series or None
@@ -159,10 +166,10 @@ class AlphaResult(StatsResult):
         if "Feldt" in self.ci.index:
             f = self.ci.loc["Feldt"]
             lines += ["", "    95% confidence boundaries ", "         lower alpha upper",
-                      f"Feldt     {f['lower']:.{digits}f}  {f['alpha']:.{digits}f}  {f['upper']:.{digits}f}"]
+                      f"Feldt     {f['CI_low']:.{digits}f}  {f['alpha']:.{digits}f}  {f['CI_high']:.{digits}f}"]
             if "Bootstrap" in self.ci.index:
                 b = self.ci.loc["Bootstrap"]
-                lines.append(f"Bootstrap {b['lower']:.{digits}f}  {b['alpha']:.{digits}f}  {b['upper']:.{digits}f}")
+                lines.append(f"Bootstrap {b['CI_low']:.{digits}f}  {b['alpha']:.{digits}f}  {b['CI_high']:.{digits}f}")
                 lines.append(f"(bootstrap: {self.n_iter} resamples, "
                              + (f"seed = {self.seed})" if self.seed is not None else "no seed: not reproducible)"))
             elif self.scores is not None:
@@ -284,7 +291,7 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
                                "r_cor": res["r_cor"], "r_drop": res["r_drop"],
                                "mean": xs.mean().to_numpy(), "sd": xs.std(ddof=1).to_numpy()}, index=labels)
     lo, hi = alpha_ci(st["raw_alpha"], nsub, nvar)
-    ci_rows = {"Feldt": {"lower": lo, "alpha": st["raw_alpha"], "upper": hi}}
+    ci_rows = {"Feldt": {"CI_low": lo, "alpha": st["raw_alpha"], "CI_high": hi}}
     boot = None
     if n_iter and n_iter > 1:
         rng = np.random.default_rng(seed)
@@ -295,9 +302,9 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
             Cb = _fast_pairwise_cov(arr[idx])
             boot[b] = (1 - np.trace(Cb) / Cb.sum()) * (nvar / (nvar - 1))
         q = r_quantile(boot[~np.isnan(boot)], [0.025, 0.5, 0.975])
-        ci_rows["Bootstrap"] = {"lower": q[0], "alpha": q[1], "upper": q[2]}
+        ci_rows["Bootstrap"] = {"CI_low": q[0], "alpha": q[1], "CI_high": q[2]}
     out = AlphaResult(total=total_s, alpha_drop=res["alpha_drop"], item_stats=item_stats,
-                      response_freq=response_freq, ci=pd.DataFrame.from_dict(ci_rows, orient="index"),
+                      response_freq=response_freq, ci=_ci_table(ci_rows),
                       keys=pd.Series(key, index=names, name="keys"), scores=total.rename("score"),
                       boot=boot, nvar=nvar, reversed=[n for n, k in zip(names, key) if k < 0],
                       n_iter=int(n_iter) if boot is not None else 1, seed=seed)
@@ -376,12 +383,11 @@ def _alpha_matrix(data: Any, a: np.ndarray, keys, check_keys: bool, n_obs: float
     if n_obs is not None:
         tot["ase"] = math.sqrt(st["Q"] / n_obs)
         lo, hi = alpha_ci(st["raw_alpha"], n_obs, nvar)
-        ci_rows["Feldt"] = {"lower": lo, "alpha": st["raw_alpha"], "upper": hi}
+        ci_rows["Feldt"] = {"CI_low": lo, "alpha": st["raw_alpha"], "CI_high": hi}
     tot["median_r"] = st["median_r"]
     item_stats = pd.DataFrame({"r": res["std_r"], "r_cor": res["r_cor"], "r_drop": res["r_drop"]}, index=labels)
     return AlphaResult(total=pd.Series(tot, name="total"), alpha_drop=res["alpha_drop"], item_stats=item_stats,
-                       response_freq=None, ci=pd.DataFrame.from_dict(ci_rows, orient="index",
-                                                                     columns=["lower", "alpha", "upper"]),
+                       response_freq=None, ci=_ci_table(ci_rows),
                        keys=pd.Series(key, index=names, name="keys"), scores=None, boot=None, nvar=nvar,
                        reversed=[n for n, k in zip(names, key) if k < 0])
 

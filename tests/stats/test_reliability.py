@@ -66,8 +66,8 @@ def test_alpha_matches_psych(case):
     np.testing.assert_allclose(res.item_stats.to_numpy(), ref_items.to_numpy(), atol=CLOSED)
     assert list(res.item_stats.columns) == ["n", "raw_r", "std_r", "r_cor", "r_drop", "mean", "sd"]
     feldt = res.ci.loc["Feldt"]
-    assert feldt["lower"] == pytest.approx(c["feldt"]["lower"], abs=CLOSED)
-    assert feldt["upper"] == pytest.approx(c["feldt"]["upper"], abs=CLOSED)
+    assert feldt["CI_low"] == pytest.approx(c["feldt"]["lower"], abs=CLOSED)
+    assert feldt["CI_high"] == pytest.approx(c["feldt"]["upper"], abs=CLOSED)
     if "response_freq" in c:
         rf = _mat(c["response_freq"])
         assert list(res.response_freq.columns) == list(rf.columns)
@@ -85,7 +85,7 @@ def test_alpha_orientation_values_from_brief():
 def test_alpha_bootstrap_ci_is_plausible():
     c = ALPHA["bfi_A"]
     res = pms.alpha(_data(c), keys=["A1"], n_iter=500, seed=11)
-    lo, mid, hi = res.ci.loc["Bootstrap", ["lower", "alpha", "upper"]]
+    lo, mid, hi = res.ci.loc["Bootstrap", ["CI_low", "alpha", "CI_high"]]
     r_lo, r_mid, r_hi = _vec(c["boot_ci"])
     point = res.total["raw_alpha"]
     assert lo < point < hi
@@ -93,7 +93,7 @@ def test_alpha_bootstrap_ci_is_plausible():
     assert abs((hi - lo) - (r_hi - r_lo)) < 0.35 * (r_hi - r_lo)
     assert abs(lo - r_lo) < 0.01 and abs(hi - r_hi) < 0.01
     again = pms.alpha(_data(c), keys=["A1"], n_iter=500, seed=11)
-    assert again.ci.loc["Bootstrap", "lower"] == lo  # seeded => reproducible
+    assert again.ci.loc["Bootstrap", "CI_low"] == lo  # seeded => reproducible
 
 
 def test_alpha_correlation_matrix_input():
