@@ -37,7 +37,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "rate_texts", "reverse_key", "scale_scores", "sjt_trait_scores", "text_trait_scores", "to_wide",
     ),
     "psychometrika.stats": (
-        "AlphaResult", "BartlettResult", "CFAResult", "CohenKappaResult", "DescribeResult",
+        "AlphaResult", "BartlettResult", "CFAResult", "CohenKappaResult", "ConfidenceInterval", "DescribeResult",
+        "OrdinalLogitResult",
         "FactorResult", "GStudyResult", "GuttmanResult", "IRTResult", "InvarianceResult", "KMOResult",
         "LEVELS", "MTMMResult", "MardiaResult", "ModelTerm", "OmegaResult", "ParallelResult",
         "PolychoricResult", "ScoreItemsResult", "SplitHalfResult", "alpha", "alpha_ci", "bartlett",

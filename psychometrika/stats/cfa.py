@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import small_blas, StatsResult, Summary, warn
+from psychometrika.stats.common import StatsResult, Summary, small_blas, warn, z_value
 from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
 __all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
@@ -720,7 +720,7 @@ class CFAResult(StatsResult):
         Standard errors from the expected information matrix (N, not N - 1); Wald z tests and
         normal-theory confidence intervals; fixed parameters have ``se`` 0 and no test.
         """
-        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        zc = z_value(level)
         rows = []
         for r in self._m.table:
             est = self._value(r)
@@ -785,7 +785,7 @@ class CFAResult(StatsResult):
         V = J @ self.vcov @ J.T
         se = np.sqrt(np.clip(np.diag(V), 0, None))
         se[np.abs(se) < 1e-10] = 0.0
-        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        zc = z_value(level)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
         p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import renamed_columns, warn
+from psychometrika.stats.common import renamed_columns, warn, z_value
 
 __all__ = [
     "cohen_d",
@@ -436,7 +436,7 @@ def cohen_h(p1: Any, p2: Any, *, n1: int | None = None, n2: int | None = None, c
     if ci is not None:
         if not n1v or not n2v:
             raise DataError("the CI of Cohen's h needs the sample sizes n1 and n2 (or give 0/1 data)")
-        z = stats.norm.ppf(1 - (1 - _ci_level(ci, alternative)) / 2)
+        z = z_value(_ci_level(ci, alternative))
         se = math.sqrt(0.25 * (1 / n1v + 1 / n2v))
         out.update(CI=ci, CI_low=h - z * 2 * se, CI_high=h + z * 2 * se)
         out = _limit(out, alternative, -math.pi, math.pi)

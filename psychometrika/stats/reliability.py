@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Iterable, Mapping, Sequence
+import warnings
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ from psychometrika.stats.common import (
 )
 from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
-__all__ = ["alpha", "AlphaResult", "alpha_ci", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
+__all__ = ["alpha", "AlphaResult", "alpha_ci", "ConfidenceInterval", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
            "omega", "OmegaResult", "score_items", "ScoreItemsResult", "reverse_items"]
 
 
@@ -111,19 +112,31 @@ def _alpha_stats(C: np.ndarray, R: np.ndarray) -> dict[str, float]:
                 var_r=var_r, median_r=med_r)
 
 
-def alpha_ci(alpha_value: float, n_obs: float, n_items: int, p_val: float = 0.05) -> tuple[float, float]:
+class ConfidenceInterval(NamedTuple):
+    """A confidence interval: unpacks like the ``(lower, upper)`` tuple it replaces."""
+
+    CI_low: float
+    CI_high: float
+
+
+def alpha_ci(alpha_value: float, n_obs: float, n_items: int, p_val: float = 0.05) -> ConfidenceInterval:
     """Feldt's confidence interval for alpha (psych's ``alpha.ci``).
 
     :math:`1 - (1 - \\alpha) F_{1-p/2}(n - 1, (n - 1)(k - 1))` (lower) and the same with
-    :math:`F_{p/2}` (upper). Feldt, Woodruff & Salih (1987).
+    :math:`F_{p/2}` (upper). Feldt, Woodruff & Salih (1987). Returns a :class:`ConfidenceInterval`
+    ``(CI_low, CI_high)`` (a named tuple: ``lo, hi = alpha_ci(...)`` still works).
     """
     df1, df2 = n_obs - 1, (n_obs - 1) * (n_items - 1)
     lower = 1 - (1 - alpha_value) * stats.f.ppf(1 - p_val / 2, df1, df2)
     upper = 1 - (1 - alpha_value) * stats.f.ppf(p_val / 2, df1, df2)
-    return float(lower), float(upper)
+    return ConfidenceInterval(float(lower), float(upper))
 
 
 # ============================================================================ alpha
+#: Level of alpha's bootstrap interval (psych's boot.ci: the 2.5 %, 50 % and 97.5 % quantiles).
+BOOTSTRAP_CI = 0.95
+
+
 def _ci_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
     """alpha's CI table (rows Feldt / Bootstrap); psych's column names lower/upper still read."""
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["CI_low", "alpha", "CI_high"])
@@ -301,7 +314,8 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
             idx = rng.integers(0, nsub, nsub)
             Cb = _fast_pairwise_cov(arr[idx])
             boot[b] = (1 - np.trace(Cb) / Cb.sum()) * (nvar / (nvar - 1))
-        q = r_quantile(boot[~np.isnan(boot)], [0.025, 0.5, 0.975])
+        tail = (1 - BOOTSTRAP_CI) / 2
+        q = r_quantile(boot[~np.isnan(boot)], [tail, 0.5, 1 - tail])
         ci_rows["Bootstrap"] = {"CI_low": q[0], "alpha": q[1], "CI_high": q[2]}
     out = AlphaResult(total=total_s, alpha_drop=res["alpha_drop"], item_stats=item_stats,
                       response_freq=response_freq, ci=_ci_table(ci_rows),
@@ -819,10 +833,14 @@ def _parse_keys(keys: Mapping[str, Sequence[str]], names: list[str]) -> tuple[np
 
 
 @small_blas
-def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = False, impute: str = "median",
-                min_value: float | None = None, max_value: float | None = None,
+def score_items(data: Any, keys: Mapping[str, Sequence[str]] | None = None, totals: bool = False,
+                impute: str = "median", min_value: float | None = None, max_value: float | None = None,
                 n_obs: float | None = None) -> ScoreItemsResult:
     """Score several scales at once and report their reliabilities, as ``psych::scoreItems``.
+
+    Data first, keys second, like every ``pm`` function (``pm.alpha(data, keys=...)``). psych's order
+    ``score_items(keys, data)`` (the order of this function before) still works, with a
+    :class:`DeprecationWarning`.
 
     Parameters
     ----------
@@ -847,9 +865,15 @@ def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = Fal
     Examples
     --------
     >>> keys = {"agree": ["-A1", "A2", "A3", "A4", "A5"], "consc": ["C1", "C2", "C3", "-C4", "-C5"]}
-    >>> res = pm.score_items(keys, bfi)                       # doctest: +SKIP
+    >>> res = pm.score_items(bfi, keys)                       # doctest: +SKIP
     >>> res.alpha                                             # doctest: +SKIP
     """
+    if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):   # psych's order: (keys, data)
+        warnings.warn("score_items(keys, data) is deprecated; call score_items(data, keys)", DeprecationWarning,
+                      stacklevel=3)
+        data, keys = keys, data
+    if keys is None:
+        raise DataError("score_items needs keys: {scale: [items, '-reversed_item', ...]}")
     if impute not in ("median", "mean", "none"):
         raise DataError(f"impute must be 'median', 'mean' or 'none', got {impute!r}")
     is_matrix = False
