@@ -418,8 +418,8 @@ def fmt_frame(df: pd.DataFrame | pd.Series, digits: int = 2) -> str:
 class StatsResult:
     """Base class of statistics results.
 
-    Subclasses set attributes (DataFrames/Series/floats named like psych's output with dots
-    turned into underscores) and implement :meth:`_summary_lines`. ``summary()`` returns a
+    Subclasses are dataclasses whose fields are named like psych's / lavaan's output (dots turned into
+    underscores); they implement :meth:`to_frame` (the main table) and :meth:`_summary_lines`. ``summary()`` returns a
     :class:`Summary` (a ``str``) laid out like psych's ``print`` method; ``print(result)``
     prints the same text.
     """
@@ -428,6 +428,14 @@ class StatsResult:
 
     def _summary_lines(self, digits: int) -> list[str]:  # pragma: no cover - overridden
         return []
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result's main table as a DataFrame (each subclass documents which)."""
+        raise NotImplementedError(f"{type(self).__name__}.to_frame")  # pragma: no cover - every result defines it
+
+    def _scalars(self, *names: str) -> pd.DataFrame:
+        """One-row DataFrame of scalar attributes (for :meth:`to_frame`)."""
+        return pd.DataFrame([{n: getattr(self, n) for n in names}])
 
     def summary(self, digits: int = 2) -> Summary:
         """Text report in the layout of psych's ``print`` method (values rounded to ``digits``)."""

@@ -26,6 +26,7 @@ __all__ = ["describe", "DescribeResult", "mardia", "MardiaResult"]
 _COLUMNS = ["vars", "n", "mean", "sd", "median", "trimmed", "mad", "min", "max", "range", "skew", "kurtosis", "se"]
 
 
+@dataclass(repr=False, eq=False)
 class DescribeResult(StatsResult):
     """Result of :func:`describe`: ``table`` (a DataFrame, one row per variable, psych's columns
     ``vars n mean sd median trimmed mad min max range skew kurtosis se``). Columns are also
@@ -33,8 +34,7 @@ class DescribeResult(StatsResult):
 
     _title = ""
 
-    def __init__(self, table: pd.DataFrame):
-        self.table = table
+    table: pd.DataFrame
 
     def __getitem__(self, key: str) -> pd.Series:
         return self.table[key]

@@ -20,6 +20,8 @@ beta, and McDonald's omega_h. *Psychometrika, 70*, 123-133. Revelle, W. (2022). 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 import math
 import warnings
@@ -143,6 +145,7 @@ def _ci_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
     return renamed_columns(frame, {"lower": "CI_low", "upper": "CI_high"})
 
 
+@dataclass(repr=False, eq=False)
 class AlphaResult(StatsResult):
     """Result of :func:`alpha` (psych's ``alpha`` object; dots -> underscores).
 
@@ -170,8 +173,25 @@ class AlphaResult(StatsResult):
 
     _title = "Reliability analysis"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    total: pd.Series
+    alpha_drop: pd.DataFrame
+    item_stats: pd.DataFrame
+    response_freq: pd.DataFrame | None
+    ci: pd.DataFrame
+    keys: pd.Series
+    scores: pd.Series | None
+    boot: np.ndarray | None
+    nvar: int
+    reversed: list[str]
+    n_iter: int = 1
+    seed: int | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``total`` (raw_alpha, std_alpha, G6, ...) with the Feldt ``CI_low``/``CI_high``."""
+        out = self.total.to_frame().T.reset_index(drop=True)
+        if "Feldt" in self.ci.index:
+            out["CI_low"], out["CI_high"] = self.ci.loc["Feldt", "CI_low"], self.ci.loc["Feldt", "CI_high"]
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         lines = [f"Call: alpha(x = data{', keys = ' + repr(self.reversed) if self.reversed else ''})", "",
@@ -407,6 +427,7 @@ def _alpha_matrix(data: Any, a: np.ndarray, keys, check_keys: bool, n_obs: float
 
 
 # ============================================================================ split half
+@dataclass(repr=False, eq=False)
 class SplitHalfResult(StatsResult):
     """Result of :func:`split_half` (psych's ``splitHalf``): ``maxrb`` (lambda 4), ``minrb`` (beta),
     ``meanr`` (mean split-half reliability), ``av_r``, ``med_r``, ``alpha``, ``lambda2``, ``lambda6``,
@@ -414,8 +435,24 @@ class SplitHalfResult(StatsResult):
 
     _title = "Split half reliabilities"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    maxrb: float
+    minrb: float
+    meanr: float
+    av_r: float
+    med_r: float
+    alpha: float
+    lambda2: float
+    lambda6: float
+    maxAB: tuple[list[str], list[str]]
+    minAB: tuple[list[str], list[str]]
+    raw: np.ndarray
+    n_splits: int
+    exhaustive: bool
+    keys: pd.Series
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row of the split-half statistics."""
+        return self._scalars("maxrb", "minrb", "meanr", "av_r", "med_r", "alpha", "lambda2", "lambda6", "n_splits")
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -514,6 +551,7 @@ def split_half(data: Any, check_keys: bool = False, keys: Sequence[str] | None =
 
 
 # ============================================================================ guttman
+@dataclass(repr=False, eq=False)
 class GuttmanResult(StatsResult):
     """Result of :func:`guttman`: Guttman's six lower bounds and friends (psych's ``guttman``).
 
@@ -524,8 +562,27 @@ class GuttmanResult(StatsResult):
 
     _title = "Alternative estimates of reliability"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    lambda_1: float
+    lambda_2: float
+    lambda_3: float
+    lambda_4: float
+    lambda_5: float
+    lambda_5p: float
+    lambda_6: float
+    glb: float
+    beta: float
+    alpha_pc: float
+    r_pc: float
+    beta_pc: float
+    tenberge: dict[str, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the lower bounds, glb, beta, the PC-based estimates and ten Berge's mu0..mu3."""
+        out = self._scalars("lambda_1", "lambda_2", "lambda_3", "lambda_4", "lambda_5", "lambda_5p", "lambda_6",
+                            "glb", "beta", "alpha_pc", "r_pc", "beta_pc")
+        for k, v in self.tenberge.items():
+            out[f"tenberge_{k}"] = v
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -612,6 +669,7 @@ def guttman(data: Any, keys: Sequence[str] | None = None, n_obs: float | None = 
 
 
 # ============================================================================ omega
+@dataclass(repr=False, eq=False)
 class OmegaResult(StatsResult):
     """Result of :func:`omega` (psych's ``omega``).
 
@@ -630,8 +688,22 @@ class OmegaResult(StatsResult):
 
     _title = "Omega"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    omega_h: float
+    omega_lim: float
+    alpha: float
+    omega_tot: float
+    G6: float
+    ECV: float
+    schmid: pd.DataFrame
+    orthog: pd.DataFrame
+    oblique: pd.DataFrame
+    phi: pd.DataFrame
+    gloading: pd.Series
+    omega_group: pd.DataFrame
+    keys: pd.Series
+    nfactors: int
+    fm: str
+    n_obs: float | None
 
     def _masked_sl(self, d: int) -> str:
         sl = self.schmid.round(d).astype(object)
@@ -644,6 +716,10 @@ class OmegaResult(StatsResult):
     @property
     def omega_t(self) -> float:
         return self.omega_tot
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: omega_h, omega_lim, omega_tot, alpha, G6, ECV (``schmid`` holds the loadings)."""
+        return self._scalars("omega_h", "omega_lim", "omega_tot", "alpha", "G6", "ECV")
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -779,6 +855,7 @@ def _omega(m: np.ndarray, names: list[str], nvar: int, nfactors: int, fm: str, i
 
 
 # ============================================================================ scoreItems
+@dataclass(repr=False, eq=False)
 class ScoreItemsResult(StatsResult):
     """Result of :func:`score_items` (psych's ``scoreItems``).
 
@@ -799,8 +876,28 @@ class ScoreItemsResult(StatsResult):
 
     _title = "Call: scoreItems(keys = keys, items = data)"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    scores: pd.DataFrame | None
+    alpha: pd.Series
+    av_r: pd.Series
+    G6: pd.Series
+    sn: pd.Series
+    n_items: pd.Series
+    ase: pd.Series | None
+    med_r: pd.Series
+    cor: pd.DataFrame
+    corrected: pd.DataFrame
+    item_cor: pd.DataFrame
+    item_corrected: pd.DataFrame
+    keys: pd.DataFrame
+    impute: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per scale: alpha, average r, G6, S/N, number of items, median r, ase."""
+        out = pd.DataFrame({"alpha": self.alpha, "average_r": self.av_r, "G6": self.G6, "S_N": self.sn,
+                            "n_items": self.n_items, "median_r": self.med_r})
+        if self.ase is not None:
+            out["ase"] = self.ase
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         tab = pd.DataFrame({"alpha": self.alpha, "average.r": self.av_r, "Lambda.6": self.G6,
