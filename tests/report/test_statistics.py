@@ -107,8 +107,8 @@ def test_a_changed_statistics_signature_or_result_fails_the_build(sim_run, monke
     with pytest.raises(TypeError, match="n_iter"):
         compute_statistics(sim_run, sections=["reliability"])
     monkeypatch.undo()
-    monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"ci_low": "lo"}))
-    with pytest.raises(KeyError, match="ci_low"):
+    monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"CI_low": "lo"}))
+    with pytest.raises(KeyError, match="CI_low"):
         compute_statistics(sim_run, sections=["behaviour"])
 
 
