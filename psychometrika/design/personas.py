@@ -235,10 +235,14 @@ def _persona_from_record(rec: Any, source: str, line: int | None) -> Persona:
                          line=line, field=field) from None
 
 
-def read_persona_file(path: str | Path) -> list[Persona]:
-    """Personas from a YAML, CSV or JSONL file; every key besides ``id`` and ``text`` is an attribute."""
+def read_persona_file(path: str | Path, inputs: dict[str, str] | None = None) -> list[Persona]:
+    """Personas from a YAML, CSV or JSONL file; every key besides ``id`` and ``text`` is an attribute.
+
+    ``inputs`` collects ``{path: sha256}`` of the file read (the run names a persona file changed on resume)."""
     p = Path(path)
-    text, _ = read_text(p, StudyError)
+    text, digest = read_text(p, StudyError)
+    if inputs is not None:
+        inputs[str(p)] = digest
     suffix = p.suffix.lower()
     if suffix in {".yaml", ".yml"}:
         data = parse_yaml(text, str(p), StudyError)
@@ -506,13 +510,17 @@ def _as_list(v: Any) -> list:
     return [] if v is None else (list(v) if isinstance(v, list) else [v])
 
 
-def resolve_personas(block: Personas, base_dir: str | Path | None = None) -> list[Persona]:
-    """All personas of a ``personas:`` block (without the 'none' persona), in source order; ids are unique."""
+def resolve_personas(block: Personas, base_dir: str | Path | None = None,
+                     inputs: dict[str, str] | None = None) -> list[Persona]:
+    """All personas of a ``personas:`` block (without the 'none' persona), in source order; ids are unique.
+
+    Relative file paths are relative to ``base_dir`` (the study file's folder); ``inputs`` collects the files
+    read with their sha256."""
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     out: list[Persona] = list(block.items)
     for f in _as_list(block.file):
         p = Path(f)
-        out.extend(read_persona_file(p if p.is_absolute() else base / p))
+        out.extend(read_persona_file(p if p.is_absolute() else base / p, inputs))
     if block.bank:
         out.extend(bank_personas(block.bank, block.sample, block.seed))
     elif block.sample is not None:
@@ -534,11 +542,12 @@ def resolve_personas(block: Personas, base_dir: str | Path | None = None) -> lis
     return out
 
 
-def materialise(block: Personas, base_dir: str | Path | None = None) -> Personas:
+def materialise(block: Personas, base_dir: str | Path | None = None,
+                inputs: dict[str, str] | None = None) -> Personas:
     """The block with every source expanded into ``items`` (the form a run's study hash covers)."""
     if not block.needs_resolving():
         return block
-    return Personas(include_none=block.include_none, items=resolve_personas(block, base_dir))
+    return Personas(include_none=block.include_none, items=resolve_personas(block, base_dir, inputs))
 
 
 def persona_table(personas: list[Persona]) -> list[dict[str, Any]]:
