@@ -17,16 +17,21 @@ and the ``pip install`` command (not "no attribute").
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+from pathlib import Path
 from typing import Any
 
-from .errors import (BackendError, DataError, InstrumentError, MissingDependencyError, PsychometrikaError,
-                     StoreError, StudyError)
+from .errors import (BackendError, DataError, InstrumentError, MissingDependencyError,  # noqa: F401
+                     PsychometrikaError, StoreError, StudyError)
 
 __version__ = "0.1.0"
 
-#: module -> the public names it defines, imported lazily (``tests/test_public_api.py`` keeps this in step with
-#: each module's ``__all__``). When two modules export a name, the first one listed here provides it.
+#: module -> the public names it defines, imported lazily (``tests/stats/test_public_api.py`` keeps this in step
+#: with each module's ``__all__``). When two modules export a name, the first one provides it. The statistics'
+#: names are read from the ``__all__`` of each ``psychometrika/stats/*.py`` without importing them
+#: (:func:`_stats_names`), so a new statistics module needs no edit here.
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "psychometrika.instruments": (
         "Instrument", "list_instruments", "load_instrument",
@@ -35,21 +40,6 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "CONDITION_COLUMNS", "RESPONDENT_COLUMNS", "behaviour_scores", "belief_behaviour",
         "belief_behaviour_pairs", "expected_value", "item_scores", "lexicon_scores", "mtmm_long",
         "rate_texts", "reverse_key", "scale_scores", "sjt_trait_scores", "text_trait_scores", "to_wide",
-    ),
-    "psychometrika.stats": (
-        "AlphaResult", "BartlettResult", "CFAResult", "CohenKappaResult", "ConfidenceInterval", "DescribeResult",
-        "OrdinalLogitResult",
-        "FactorResult", "GStudyResult", "GuttmanResult", "IRTResult", "InvarianceResult", "KMOResult",
-        "LEVELS", "MTMMResult", "MardiaResult", "ModelTerm", "OmegaResult", "ParallelResult",
-        "PolychoricResult", "ScoreItemsResult", "SplitHalfResult", "alpha", "alpha_ci", "bartlett",
-        "cfa", "cohen_d", "cohen_h", "cohen_kappa", "compare_groups", "compare_norms", "congruence",
-        "cor_ci", "d_study", "d_study_plan", "describe", "dif", "eta_squared",
-        "expected_vs_argmax_reliability", "fa", "fa_parallel", "g_study", "glass_delta", "grm",
-        "guttman", "hedges_g", "icc", "icc_wide", "invariance", "kmo", "loading_congruence", "mardia",
-        "mtmm", "ncp_f_ci", "ncp_t_ci", "omega", "omega_squared", "order_sensitivity", "ordinal_alpha",
-        "ordinal_logit", "ordinal_omega", "paraphrase_sensitivity", "parse_lavaan", "polychoric",
-        "positional_bias", "response_quality", "response_styles", "reverse_items", "score_items",
-        "split_half", "twopl",
     ),
     "psychometrika.store": (
         "RunStore", "atomic_write_bytes", "export_run", "read_manifest", "read_run",
@@ -83,9 +73,30 @@ _OPTIONAL_DEPENDENCIES: dict[str, tuple[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def _stats_names() -> tuple[str, ...]:
+    """The literal ``__all__`` lists of the public ``psychometrika/stats/*.py`` modules, read with :mod:`ast`
+    (what ``psychometrika.stats`` re-exports, known without importing scipy)."""
+    names: list[str] = []
+    for path in sorted((Path(__file__).parent / "stats").glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+                getattr(node, "target", None) if isinstance(node, ast.AnnAssign) else None
+            if isinstance(target, ast.Name) and target.id == "__all__" and node.value is not None:
+                try:
+                    names += [n for n in ast.literal_eval(node.value) if isinstance(n, str)]
+                except ValueError:
+                    pass
+    return tuple(dict.fromkeys(names))
+
+
 def _lazy_names() -> dict[str, str]:
     names: dict[str, str] = {}
-    for module, exported in _LAZY_MODULES.items():
+    modules = list(_LAZY_MODULES.items())
+    modules.insert(2, ("psychometrika.stats", _stats_names()))   # after instruments and scoring, as before
+    for module, exported in modules:
         for n in exported:
             names.setdefault(n, module)
     return names
@@ -107,6 +118,8 @@ def _import(module: str, name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__all__":
+        return _public_names()
     module = _lazy_names().get(name)
     if module is None:
         raise AttributeError(f"module 'psychometrika' has no attribute {name!r}")
@@ -116,8 +129,12 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_lazy_names()))
+    return sorted(set(_public_names()) | {n for n in globals() if n.startswith("__")})
 
 
-__all__ = sorted({"BackendError", "DataError", "InstrumentError", "MissingDependencyError", "PsychometrikaError",
-                  "StoreError", "StudyError", "__version__", *_lazy_names()})
+def _public_names() -> list[str]:
+    return sorted({"BackendError", "DataError", "InstrumentError", "MissingDependencyError", "PsychometrikaError",
+                   "StoreError", "StudyError", "__version__", *_lazy_names()})
+
+
+# ``__all__`` is computed on first access (module ``__getattr__``), so that importing stays cheap.
