@@ -739,8 +739,8 @@ class CFAResult(StatsResult):
         for r in self._m.table:
             est = self._value(r)
             if r.free:
-                se = float(math.sqrt(self.vcov[r.index, r.index])) if np.isfinite(self.vcov[r.index, r.index]) \
-                    else float("nan")
+                var = float(self.vcov[r.index, r.index])  # negative on an improper solution: no SE, as lavaan
+                se = math.sqrt(var) if np.isfinite(var) and var >= 0 else float("nan")
                 z = est / se if se > 0 else float("nan")
                 p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
                 lo, hi = est - zc * se, est + zc * se
