@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,9 @@ from .errors import (BackendError, DataError, InstrumentError, MissingDependency
 __version__ = "0.1.0"
 
 #: module -> the public names it defines, imported lazily (``tests/stats/test_public_api.py`` keeps this in step
-#: with each module's ``__all__``). When two modules export a name, the first one provides it. The statistics'
-#: names are read from the ``__all__`` of each ``psychometrika/stats/*.py`` without importing them
-#: (:func:`_stats_names`), so a new statistics module needs no edit here.
+#: with each module's ``__all__``). Names are also read from the packages' literal ``__all__`` without importing
+#: them (:func:`_module_names`), so a name added to a stage's ``__all__`` (or a new statistics module) appears
+#: in ``dir(pm)`` without an edit here; this table is what is known where ``__all__`` is computed.
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "psychometrika.instruments": (
         "Instrument", "list_instruments", "load_instrument",
@@ -73,31 +74,58 @@ _OPTIONAL_DEPENDENCIES: dict[str, tuple[str, str]] = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def _stats_names() -> tuple[str, ...]:
-    """The literal ``__all__`` lists of the public ``psychometrika/stats/*.py`` modules, read with :mod:`ast`
-    (what ``psychometrika.stats`` re-exports, known without importing scipy)."""
-    names: list[str] = []
-    for path in sorted((Path(__file__).parent / "stats").glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
-                getattr(node, "target", None) if isinstance(node, ast.AnnAssign) else None
-            if isinstance(target, ast.Name) and target.id == "__all__" and node.value is not None:
-                try:
-                    names += [n for n in ast.literal_eval(node.value) if isinstance(n, str)]
-                except ValueError:
-                    pass
-    return tuple(dict.fromkeys(names))
+def _literal_all(path: Path) -> tuple[str, ...] | None:
+    """The literal ``__all__`` of a module file (``None`` when it is computed), read without importing it:
+    only the ``__all__ = [...]`` statement is parsed."""
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"^__all__\s*(?::[^=\n]*)?=\s*([\[(])", text, re.M)
+    if match is None:
+        return None
+    depth, end = 0, None
+    for k in range(match.start(1), len(text)):
+        if text[k] in "[(":
+            depth += 1
+        elif text[k] in "])":
+            depth -= 1
+        if depth == 0:
+            end = k + 1
+            break
+    try:
+        value = ast.literal_eval(text[match.start(1):end]) if end else None
+    except (ValueError, SyntaxError):
+        return None
+    return tuple(n for n in value if isinstance(n, str)) if value is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _module_names(module: str) -> tuple[str, ...]:
+    """Public names of a stage package, known without importing it: for ``psychometrika.stats`` the literal
+    ``__all__`` of each public ``stats/*.py`` (what the package re-exports), otherwise the package's literal
+    ``__all__``; the table above is used where ``__all__`` is computed (and for the instruments' selection)."""
+    here = Path(__file__).parent
+    static = _LAZY_MODULES.get(module, ())
+    if module == "psychometrika.stats":
+        names: list[str] = []
+        for path in sorted((here / "stats").glob("*.py")):
+            if not path.name.startswith("_"):
+                names += _literal_all(path) or ()
+        return tuple(dict.fromkeys(names))
+    if module == "psychometrika.instruments":
+        return static
+    init = here.joinpath(*module.split(".")[1:], "__init__.py")
+    found = _literal_all(init) if init.exists() else None
+    return tuple(dict.fromkeys([*static, *(found or ())]))
+
+
+#: Stage packages in the order their names are looked up (the first one that exports a name provides it).
+_STAGES = ("psychometrika.instruments", "psychometrika.scoring", "psychometrika.stats", "psychometrika.store",
+           "psychometrika.design", "psychometrika.engine", "psychometrika.report")
 
 
 def _lazy_names() -> dict[str, str]:
     names: dict[str, str] = {}
-    modules = list(_LAZY_MODULES.items())
-    modules.insert(2, ("psychometrika.stats", _stats_names()))   # after instruments and scoring, as before
-    for module, exported in modules:
-        for n in exported:
+    for module in dict.fromkeys([*_STAGES, *_LAZY_MODULES]):
+        for n in _module_names(module) if module in _STAGES else _LAZY_MODULES[module]:
             names.setdefault(n, module)
     return names
 
