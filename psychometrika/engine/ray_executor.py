@@ -145,7 +145,8 @@ class ShardWorker:
         try:
             import ray
 
-            gpus = [str(g) for g in ray.get_gpu_ids()]
+            if ray.is_initialized():  # get_gpu_ids() would start a Ray instance outside one
+                gpus = [str(g) for g in ray.get_gpu_ids()]
         except Exception:  # noqa: BLE001 - outside Ray (unit use)
             pass
         return {"pid": os.getpid(), "host": socket.gethostname(), "gpus": gpus,

@@ -122,7 +122,8 @@ def behaviour_item_scores(responses: pd.DataFrame,
         status = str(rec.get("status", "ok"))
         ok = status == "ok"
         base = {**{k: rec[k] for k in keys}, "instrument": ins.id, "item": item.id, "status": status}
-        if fmt.type == "numeric":
+        kind = ins.item_kind(item)
+        if kind == "numeric":
             x = rec.get("parsed_value")
             if x is None or (isinstance(x, float) and math.isnan(x)):
                 x = rec.get("chosen_value")
@@ -132,7 +133,7 @@ def behaviour_item_scores(responses: pd.DataFrame,
             s = (x - fmt.min) / (fmt.max - fmt.min) if ok else math.nan
             for t, w in _item_weights(ins, item.id).items():
                 rows.append({**base, "scale": t, "weight": w, "value": x if ok else math.nan, "score": w * s})
-        elif fmt.type == "multiple_choice":
+        elif kind == "choice":
             options = item.options or []
             traits = sorted({t for o in options for t, w in o.weights.items() if w != 0})
             src = _row_source(rec, source)
@@ -196,7 +197,7 @@ def behaviour_scores(responses: pd.DataFrame,
         ins = inst.get(str(iid))
         if ins is None:
             raise DataError(f"no instrument definition for {iid!r}")
-        types = {ins.format_of(i).type for i in df["item"].unique()}
+        types = {ins.item_kind(i) for i in df["item"].unique()}
         if types == {"likert"}:
             src = source
             if src == "auto":
@@ -305,14 +306,15 @@ def belief_behaviour_pairs(responses: pd.DataFrame,
             if partner.pair == it.id and ins.items.index(partner) < ins.items.index(it):
                 continue  # mutual pair: the first item is the prediction
             fp, fa = ins.format_of(it), ins.format_of(partner)
-            if fp.type != fa.type or fp.type not in ("numeric", "multiple_choice"):
+            kind = ins.item_kind(it)
+            if kind != ins.item_kind(partner) or kind not in ("numeric", "choice"):
                 raise DataError(f"item {it.id!r} ({fp.type}) predicts {partner.id!r} ({fa.type}); a pair needs "
                                 "two numeric or two multiple-choice items")
             pred = df[df["item"] == it.id]
             act = df[df["item"] == partner.id]
             if pred.empty or act.empty:
                 continue
-            col = "parsed_value" if fp.type == "numeric" else "chosen_option"
+            col = "parsed_value" if kind == "numeric" else "chosen_option"
             p = pred[_status(pred) == "ok"][keys + [col]].rename(columns={col: "prediction"})
             a = act[_status(act) == "ok"][keys + [col]].rename(columns={col: "action"})
             if p.duplicated(keys).any() or a.duplicated(keys).any():
@@ -322,8 +324,8 @@ def belief_behaviour_pairs(responses: pd.DataFrame,
             m.insert(len(keys), "instrument", ins.id)
             m.insert(len(keys) + 1, "prediction_item", it.id)
             m.insert(len(keys) + 2, "item", partner.id)
-            m.insert(len(keys) + 3, "kind", "numeric" if fp.type == "numeric" else "choice")
-            if fp.type == "numeric":
+            m.insert(len(keys) + 3, "kind", kind)
+            if kind == "numeric":
                 m["prediction_s"] = (m["prediction"].astype(float) - fp.min) / (fp.max - fp.min)
                 m["action_s"] = (m["action"].astype(float) - fa.min) / (fa.max - fa.min)
             else:
@@ -492,7 +494,7 @@ def _text_rows(responses: pd.DataFrame, inst: dict[str, Instrument]) -> pd.DataF
     keep = []
     for idx, rec in responses[["instrument", "item"]].iterrows():
         ins = inst.get(str(rec["instrument"]))
-        if ins is not None and ins.format_of(str(rec["item"])).type == "text":
+        if ins is not None and ins.item_kind(str(rec["item"])) == "text":
             keep.append(idx)
     return responses.loc[keep]
 
@@ -608,7 +610,7 @@ def rate_texts(texts: Sequence[str], *, rater: Any, rater_instrument: str | Inst
 
     form = rater_instrument if isinstance(rater_instrument, Instrument) else load_instrument(rater_instrument)
     fmt = form.response_format
-    if fmt.type != "likert":
+    if form.kind != "likert":
         raise DataError(f"rater instrument {form.id!r} must be a Likert instrument")
     items = [it for it in form.items if rater_items is None or it.id in set(rater_items)]
     if not items:

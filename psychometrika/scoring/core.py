@@ -104,11 +104,12 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
             raise DataError(f"no instrument definition for {iid!r} found in the response table")
         ins = inst[iid]
         for item_id, idx in out.loc[rows].groupby("item").groups.items():
-            fmt = ins.format_of(item_id)
-            if fmt.type == "likert":
+            kind = ins.item_kind(item_id)
+            if kind == "likert":
                 keyed = ins.item(item_id).keyed
-                score.loc[idx] = reverse_key(value.loc[idx], keyed, min(fmt.values), max(fmt.values))
-            elif fmt.type != "numeric":
+                values = ins.options_of(item_id).values
+                score.loc[idx] = reverse_key(value.loc[idx], keyed, min(values), max(values))
+            elif kind != "numeric":
                 value.loc[idx] = np.nan
                 score.loc[idx] = np.nan
     out["value"] = value
@@ -162,7 +163,7 @@ def scale_scores(responses: pd.DataFrame,
         ins = inst.get(str(iid))
         if ins is None:
             raise DataError(f"no instrument definition for {iid!r}")
-        if ins.response_format.type == "multiple_choice":
+        if ins.kind == "choice":
             scored = sjt_trait_scores(df, ins, source=source, by=keys)
         else:
             scored = item_scores(df, ins, source=source)
