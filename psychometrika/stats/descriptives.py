@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import StatsResult, as_item_frame, constant_columns, fmt_frame, warn
+from psychometrika.stats.common import StatsResult, as_item_frame, constant_columns, fmt_frame, warn
 
 __all__ = ["describe", "DescribeResult"]
 
@@ -44,7 +44,7 @@ class DescribeResult(StatsResult):
         return self.table.copy()
 
     def summary(self, digits: int = 2):  # type: ignore[override]
-        from psychometrika.stats._common import Summary
+        from psychometrika.stats.common import Summary
         return Summary(fmt_frame(self.table, digits))
 
 

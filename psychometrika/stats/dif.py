@@ -35,7 +35,7 @@ from scipy.special import expit
 
 from psychometrika.errors import DataError
 
-from ._common import as_item_frame, warn
+from .common import as_item_frame, warn
 
 __all__ = ["dif", "ordinal_logit"]
 

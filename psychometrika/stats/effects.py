@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import warn
+from psychometrika.stats.common import warn
 
 __all__ = [
     "cohen_d",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import StatsResult, fmt_frame
+from psychometrika.stats.common import StatsResult, fmt_frame
 
 __all__ = ["GStudyResult", "d_study", "d_study_plan", "g_study"]
 

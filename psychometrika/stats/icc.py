@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import warn
+from psychometrika.stats.common import warn
 
 __all__ = ["icc", "icc_wide"]
 

@@ -43,7 +43,7 @@ from scipy.special import expit
 
 from psychometrika.errors import DataError
 
-from ._common import StatsResult, as_item_frame, fmt_frame, warn
+from .common import StatsResult, as_item_frame, fmt_frame, warn
 
 __all__ = ["IRTResult", "grm", "twopl"]
 

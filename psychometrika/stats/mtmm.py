@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import (
+from psychometrika.stats.common import (
     StatsResult,
     fmt_frame,
     pairwise_cor,

@@ -29,11 +29,11 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import (
+from psychometrika.stats.common import (
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
     pairwise_cov, r_quantile, smc, sym_eigen, warn,
 )
-from psychometrika.stats.factor import _extract, _fa_core, _gpf_oblique
+from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
 __all__ = ["alpha", "AlphaResult", "alpha_ci", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
            "omega", "OmegaResult", "score_items", "ScoreItemsResult", "reverse_items"]
@@ -510,13 +510,13 @@ class GuttmanResult(StatsResult):
 def _glb_fa(r: np.ndarray) -> float:
     """psych's ``glb.fa``: sum of R with communalities of a maximal (df >= 0) minres model in the diagonal."""
     nv = r.shape[0]
-    _l, _c, values, _ = _extract(r, 1, "minres")
+    _l, _c, values, _ = extract(r, 1, "minres")
     nf = int(np.sum(values > 0))
     df = nv * (nv - 1) / 2 - nf * nv + nf * (nf - 1) / 2
     if df < 0:
         nf -= 1
     nf = max(1, min(nf, nv - 1))
-    load, _c, _v, _ = _extract(r, nf, "minres")
+    load, _c, _v, _ = extract(r, nf, "minres")
     rr = r.copy()
     np.fill_diagonal(rr, np.sum(load ** 2, axis=1))
     return float(rr.sum() / r.sum())
@@ -664,18 +664,18 @@ def omega(data: Any, nfactors: int = 3, fm: str = "minres", rotate: str = "oblim
     if nvar < 6 and fm == "ml":
         fm = "minres"
     import warnings as _w
-    core = _fa_core(m, names, nfactors, fm, "varimax", inp.n_obs, None)
+    core = fa_core(m, names, nfactors, fm, "varimax", inp.n_obs, None)
     orth = core["L"]
     if nfactors == 1:
         warn("omega_h is not meaningful with one factor; only omega_t is")
         fload, phi = orth, np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        fload, phi, _T = _gpf_oblique(orth)
+        fload, phi, _T = gpf_oblique(orth)
         if nfactors > 2:
             with _w.catch_warnings():
                 _w.simplefilter("ignore")
-                g = _fa_core(phi, [f"F{i + 1}" for i in range(nfactors)], 1, fm, "none", None, None,
+                g = fa_core(phi, [f"F{i + 1}" for i in range(nfactors)], 1, fm, "none", None, None,
                              warn_heywood=False)
             gload = g["L"][:, 0]
         else:
