@@ -152,3 +152,23 @@ def test_shared_prefix_scoring_equals_unshared_scoring(backend):
     # the shared-space continuation equals the explicit two-token sum
     by_hand = [_by_hand(plain, reqs[0].messages, plain._encode(c)) for c in reqs[0].continuations]
     assert np.allclose(by_hand, a[0].logprobs, atol=1e-4)
+
+
+def test_closing_the_last_backend_of_a_model_frees_its_weights(backend):
+    """Last test of this module: it closes the module's backend."""
+    from psychometrika.backends import hf
+
+    hf.keep_weights(False)
+    try:
+        second = make_backend("transformers", model="embedded")   # shares the loaded weights
+        assert second.model is backend.model and hf.cached_models() >= 1
+        before = hf.cached_models()
+        second.close()
+        second.close()                                             # closing twice is harmless
+        assert hf.cached_models() == before and second.model is None  # the module's backend still uses them
+        third = make_backend("transformers", model="embedded")
+        backend.close()
+        third.close()
+        assert hf.cached_models() == before - 1                    # nobody uses them: freed
+    finally:
+        hf.keep_weights(None)
