@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import StatsResult, Summary, warn
+from psychometrika.stats.common import small_blas, StatsResult, Summary, warn
 from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
 __all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
@@ -979,6 +979,7 @@ def _ml_cov(x: np.ndarray) -> np.ndarray:
     return xc.T @ xc / x.shape[0]
 
 
+@small_blas
 def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None, n_obs: int | None = None,
         group: str | None = None, group_equal: Sequence[str] = (), group_partial: Sequence[str] = (),
         std_lv: bool = False, estimator: str = "ML") -> CFAResult:

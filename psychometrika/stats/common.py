@@ -20,15 +20,19 @@ Every statistics module imports these from here (no module imports another's pri
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import threading
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from psychometrika.answers.columns import RESPONDENT_COLUMNS  # noqa: F401  (re-exported for stats modules)
 from psychometrika.errors import DataError
 
 __all__: list[str] = []  # helpers: nothing is re-exported by psychometrika.stats
@@ -43,6 +47,58 @@ class PsychometrikaWarning(UserWarning):
 def warn(message: str, stacklevel: int = 3) -> None:
     """Emit a :class:`PsychometrikaWarning` (thin wrapper so callers stay one-liners)."""
     warnings.warn(message, PsychometrikaWarning, stacklevel=stacklevel)
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+#: Environment variable: BLAS threads used inside the statistics (default 1; ``0`` = leave BLAS alone).
+BLAS_THREADS_ENV = "PSYCHOMETRIKA_BLAS_THREADS"
+_blas_state = threading.local()
+_controller: Any = None
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS libraries (built once; ``None`` without threadpoolctl)."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    return _controller or None
+
+
+def blas_threads() -> int:
+    """BLAS threads the statistics use: ``$PSYCHOMETRIKA_BLAS_THREADS`` (default 1; 0 = no limit)."""
+    raw = os.environ.get(BLAS_THREADS_ENV, "1").strip()
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        raise DataError(f"{BLAS_THREADS_ENV} must be a whole number of threads, got {raw!r}") from None
+
+
+def small_blas(fn: Callable) -> Callable:
+    """Decorator: run ``fn`` with BLAS limited to :func:`blas_threads` threads (threadpoolctl).
+
+    The statistics multiply small matrices (tens of items), where multithreaded BLAS only adds overhead and,
+    on a machine busy with other work, threads that wait for each other (10-35x slower). Nested decorated
+    calls set the limit once (the outermost call)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        limit = blas_threads()
+        if getattr(_blas_state, "depth", 0) or limit == 0:
+            return fn(*args, **kwargs)
+        ctl = _blas_controller()
+        if ctl is None:
+            return fn(*args, **kwargs)
+        _blas_state.depth = 1
+        try:
+            with ctl.limit(limits=limit, user_api="blas"):
+                return fn(*args, **kwargs)
+        finally:
+            _blas_state.depth = 0
+    return wrapper
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -118,6 +174,30 @@ def is_correlation_matrix(x: Any, tol: float = 1.5e-8) -> bool:
     if abs(np.prod(np.diag(a)) - 1) > tol:
         return False
     return bool(a.min() >= -1 and a.max() <= 1)
+
+
+def perfectly_correlated_pairs(r: np.ndarray, names: Sequence[str], tol: float = 1e-10) -> list[tuple[str, str]]:
+    """Pairs of variables whose correlation is ±1 (identical items up to sign and scale)."""
+    a = np.asarray(r, dtype=float)
+    i, j = np.where(np.triu(np.abs(a) >= 1 - tol, 1))
+    return [(str(names[x]), str(names[y])) for x, y in zip(i, j)]
+
+
+def degenerate_reason(r: np.ndarray, names: Sequence[str]) -> str:
+    """Words for why a factor model of the correlation matrix ``r`` is degenerate (used in the
+    :class:`DataError` when a factor computation fails): identical items, or no correlation at all."""
+    pairs = perfectly_correlated_pairs(r, names)
+    if pairs:
+        shown = ", ".join(f"{a!r} and {b!r}" for a, b in pairs[:5]) + (" ..." if len(pairs) > 5 else "")
+        return f"item(s) {shown} are perfectly correlated (identical up to sign and scale)"
+    off = np.asarray(r, dtype=float)[~np.eye(len(r), dtype=bool)]
+    if off.size and np.all(np.abs(off) < 1e-12):
+        return "the items are uncorrelated (every correlation is 0), so there is no common factor"
+    return "the correlation matrix is (nearly) singular or the factor solution has no variance"
+
+
+#: Arithmetic failures of a factor computation on a degenerate matrix, turned into a DataError.
+DEGENERATE_ERRORS = (ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
 
 
 def check_correlation_matrix(r: Any, *, what: str = "correlation matrix") -> pd.DataFrame:
@@ -361,9 +441,6 @@ class StatsResult:
 
 
 # ----------------------------------------------------------------------------- LLM response tables
-#: Columns of the tidy response table that identify a respondent (as ``psychometrika.scoring``).
-RESPONDENT_COLUMNS = ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed",
-                      "repetition")
 
 
 def parse_keys(keys: Any, items: list[str]) -> tuple[dict[str, int], dict[str, list[str]]]:

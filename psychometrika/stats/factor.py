@@ -26,7 +26,8 @@ from scipy import stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats.common import (
-    StatsResult, as_corr_input, cov2cor, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
+    small_blas,
+    DEGENERATE_ERRORS, StatsResult, as_corr_input, cov2cor, degenerate_reason, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
 )
 from psychometrika.stats.extraction import FACTOR_PREFIX, extract, fa_core
 
@@ -119,6 +120,7 @@ class FactorResult(StatsResult):
 
 
 
+@small_blas
 def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod = "minres",
        rotate: Rotation = "oblimin") -> FactorResult:
     """Exploratory factor analysis, equal to R's ``psych::fa``.
@@ -179,7 +181,11 @@ def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod =
     p = r.shape[0]
     if nfactors >= p:
         raise DataError(f"{nfactors} factors requested for only {p} variables")
-    core = fa_core(r, inp.names, int(nfactors), fm, rotate, inp.n_obs, inp.np_obs)
+    try:
+        core = fa_core(r, inp.names, int(nfactors), fm, rotate, inp.n_obs, inp.np_obs)
+    except DEGENERATE_ERRORS:
+        raise DataError(f"fa could not be computed on this degenerate matrix: {degenerate_reason(r, inp.names)}",
+                        hint="drop duplicated or unrelated items, or ask for fewer factors") from None
     names = inp.names
     L = pd.DataFrame(core["L"], index=names, columns=core["cols"])
     phi = None if core["phi"] is None else pd.DataFrame(core["phi"], index=core["cols"], columns=core["cols"])
@@ -229,6 +235,7 @@ def _one_factor_values(r: np.ndarray, fm: str) -> np.ndarray:
     return values
 
 
+@small_blas
 def fa_parallel(data: Any, n_obs: float | None = None, n_iter: int = 20, seed: int | None = None,
                 fm: FitMethod = "minres", quant: float = 0.95) -> ParallelResult:
     """Horn's parallel analysis for factors and components, as R's ``psych::fa.parallel``.
@@ -313,6 +320,7 @@ class KMOResult(StatsResult):
                 self.MSAi.round(digits).to_frame().T.to_string(index=False)]
 
 
+@small_blas
 def kmo(data: Any) -> KMOResult:
     """Kaiser-Meyer-Olkin MSA, equal to R's ``psych::KMO``.
 
@@ -356,6 +364,7 @@ class BartlettResult(StatsResult):
                 f"(n = {self.n_obs:.0f})"]
 
 
+@small_blas
 def bartlett(data: Any, n_obs: float | None = None) -> BartlettResult:
     """Bartlett's (1951) test of sphericity, equal to R's ``psych::cortest.bartlett``.
 

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import PsychometrikaWarning, StatsResult, fmt_frame
+from psychometrika.stats.common import small_blas, PsychometrikaWarning, StatsResult, fmt_frame
 from psychometrika.stats.cfa import GROUP_EQUAL, CFAResult, param_key, cfa
 
 __all__ = ["InvarianceResult", "invariance", "LEVELS"]
@@ -119,6 +119,7 @@ def _misfit(fit: CFAResult) -> dict[str, float]:
     return score
 
 
+@small_blas
 def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[str] = tuple(LEVELS),
                std_lv: bool = False, delta_cfi: float = -0.01, delta_rmsea: float = 0.015,
                partial: bool | int = True) -> InvarianceResult:

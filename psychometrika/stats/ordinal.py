@@ -21,7 +21,7 @@ from numpy.polynomial.legendre import leggauss
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import StatsResult, as_item_frame, cor_smooth, fmt_frame, warn
+from psychometrika.stats.common import small_blas, StatsResult, as_item_frame, cor_smooth, fmt_frame, warn
 from psychometrika.stats.reliability import AlphaResult, OmegaResult, alpha, omega
 
 __all__ = ["PolychoricResult", "ordinal_alpha", "ordinal_omega", "polychoric"]
@@ -110,6 +110,7 @@ class PolychoricResult(StatsResult):
                 " with tau of ", fmt_frame(self.tau, digits)]
 
 
+@small_blas
 def polychoric(data: Any, correct: float = 0.5, smooth: bool = True, max_cat: int = 8) -> PolychoricResult:
     """Polychoric correlations by the two-step method, equal to ``psych::polychoric``.
 
@@ -205,6 +206,7 @@ def polychoric(data: Any, correct: float = 0.5, smooth: bool = True, max_cat: in
                             n_obs=int(x.shape[0]), global_thresholds=global_)
 
 
+@small_blas
 def ordinal_alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False) -> AlphaResult:
     """Ordinal alpha: Cronbach's alpha of the polychoric correlation matrix (Zumbo et al., 2007).
 
@@ -221,6 +223,7 @@ def ordinal_alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool
     return alpha(pc.rho, keys=keys, check_keys=check_keys, n_obs=pc.n_obs)
 
 
+@small_blas
 def ordinal_omega(data: Any, nfactors: int = 3, fm: str = "minres") -> OmegaResult:
     """Ordinal omega: ``psych::omega`` (Schmid-Leiman omega_h and omega_t) of the polychoric matrix.
 
