@@ -20,6 +20,8 @@ from ..store.store import RunStore
 from ..yamlio import parse_yaml, read_text, validate
 
 BackendFactory = Callable[[ModelSpec], Backend]
+#: rows per backend call and per stored shard (local engine), or per shard (Ray), unless the caller says otherwise
+DEFAULT_BATCH_SIZE = 64
 
 
 def default_backend_factory(spec: ModelSpec) -> Backend:
@@ -115,5 +117,5 @@ def open_run(study: Study, study_text: str, out: str | Path,
     return s_hash, plan, store, previous, todo
 
 
-__all__ = ["BackendFactory", "RunReport", "check_backend_settings", "default_backend_factory", "load_checked_study",
+__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "check_backend_settings", "default_backend_factory", "load_checked_study",
            "load_study_text", "open_run"]

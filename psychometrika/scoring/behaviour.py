@@ -50,6 +50,10 @@ from ..instruments.schema import Instrument
 from .core import index_instruments, respondent_columns, scale_scores
 
 Source = Literal["auto", "expected", "chosen"]
+#: slack of the raw-unit comparison in :func:`belief_behaviour` (floating-point noise of parsed amounts)
+_AGREEMENT_EPS = 1e-12
+#: lexicon scores are hits per this many words
+PER_WORDS = 100.0
 TEXT_METHODS = ("lexicon", "rater")
 
 #: Respondent columns that identify one administration condition across instruments (used to pair
@@ -374,7 +378,7 @@ def belief_behaviour(responses: pd.DataFrame,
         key = key if isinstance(key, tuple) else (key,)
         num = g[g["kind"] == "numeric"]
         same = np.where(g["kind"] == "numeric",
-                        (g["prediction"].astype(float) - g["action"].astype(float)).abs() <= tolerance + 1e-12,
+                        (g["prediction"].astype(float) - g["action"].astype(float)).abs() <= tolerance + _AGREEMENT_EPS,
                         g["prediction"].astype(float) == g["action"].astype(float))
         d = num["prediction_s"] - num["action_s"]
         r = math.nan
@@ -479,7 +483,7 @@ def lexicon_scores(text: str, lexicon: Mapping[str, Mapping[str, Iterable[str]]]
                         pos += 1
                     else:
                         neg += 1
-        rows.append({"scale": trait, "score": 100.0 * (pos - neg) / n if n else math.nan, "n_words": n,
+        rows.append({"scale": trait, "score": PER_WORDS * (pos - neg) / n if n else math.nan, "n_words": n,
                      "n_pos": pos, "n_neg": neg})
     return pd.DataFrame(rows, columns=["scale", "score", "n_words", "n_pos", "n_neg"])
 
