@@ -8,8 +8,9 @@ Methods (same prompts, same dtype, one process):
    (lm-eval-harness style loglikelihood);
 4. ``score_shared_prefix`` -- the same scoring with the shared prefix (system prompt, persona, instructions,
    response scale) computed once per group and its KV cache reused for every item suffix, through
-   psychometrika's lean forward pass for Llama-layout models (:mod:`psychometrika.backends.llama_forward`); when that is used,
-   ``score_shared_prefix_hf`` runs the same shared-prefix path through the ``transformers`` forward too.
+   psychometrika's lean forward pass for Llama-layout models (:mod:`psychometrika.backends.llama_forward`); when
+   that is used, ``score_shared_prefix_hf`` runs the same shared-prefix path through the ``transformers`` forward
+   too.
 
 Variants of the shared-prefix method (other backend settings, e.g. ``attention=matmul`` or ``compile=true``)
 run on the same prompts in the same process as ``score_shared_prefix[<settings>]``; the headline
@@ -149,7 +150,7 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     import torch
 
     from ..plan import labels_for
-    from ..plan.parsing import parse_choice
+    from ..answers import parse_choice
     from ..backends.base import GenerateRequest, ScoreRequest
     from ..backends.hf import TransformersBackend
 

@@ -211,3 +211,11 @@ def test_comparability_tables_come_from_the_run(sim_run, sim_stats):
     assert set(styles["persona"]) == {"none", "warm", "cold"} and styles["acquiescence"].notna().all()
     plan = sim_stats["d_study_plan"]
     assert (plan.loc[plan["reached"].astype(bool), "g_planned"] >= 0.8).all()
+
+
+def test_every_section_has_its_module_in_book_order():
+    from psychometrika.report.results import SECTIONS
+    from psychometrika.report.sections import COMPUTE
+
+    assert tuple(COMPUTE) == SECTIONS
+    assert all(fn.__module__ == f"psychometrika.report.sections.{name}" for name, fn in COMPUTE.items())

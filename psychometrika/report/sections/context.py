@@ -18,7 +18,8 @@ import pandas as pd
 
 from ...errors import PsychometrikaError
 from ...instruments.schema import Instrument
-from ...scoring import RESPONDENT_COLUMNS, item_scores, scale_scores, sjt_trait_scores
+from ...answers.columns import RESPONDENT_COLUMNS
+from ...scoring import item_scores, scale_scores, sjt_trait_scores
 from ..results import ReportStatistics
 
 T = TypeVar("T")
