@@ -15,7 +15,7 @@ from .app import app, console
 def plan(study: Path = typer.Argument(..., help="Study YAML file."),
          as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
     """Print the design's factorial size, prompt count, shared-prefix share and estimated run time."""
-    from ..design.study import load_study
+    from ..engine.session import load_checked_study as load_study  # design + backend settings
     from ..plan.plan import build_plan, plan_summary
     from ..engine.run import estimate_seconds
 
