@@ -7,7 +7,7 @@ import argparse
 import time
 
 import torch
-from psychometrika.backends.bench import make_random_llama, workload
+from psychometrika.tools.bench import make_random_llama, workload
 from psychometrika.backends.hf import TransformersBackend
 from psychometrika.backends.base import ScoreRequest
 from transformers import DynamicCache

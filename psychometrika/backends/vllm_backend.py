@@ -15,7 +15,7 @@ Generate mode is vLLM sampling (greedy at temperature 0, else seeded per request
 On CPU vLLM needs, before ``import vllm``: ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` (or an
 ``if __name__ == "__main__":`` guard in scripts), ``OMP_NUM_THREADS`` and ``VLLM_CPU_KVCACHE_SPACE`` (GiB);
 see ``.ci/setup-vllm.sh``. GGUF files (the embedded model included) are converted once to a bf16 safetensors
-folder (:mod:`psychometrika.backends.convert`), which is what vLLM loads.
+folder (:mod:`psychometrika.tools.convert`), which is what vLLM loads.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def resolve_model(model: str | None, dtype: str = "bfloat16") -> tuple[str, str,
     GGUF sources are converted to safetensors once (cached); their hash is the GGUF file's, so the same
     model has the same identity in every backend.
     """
-    from .convert import gguf_to_safetensors
+    from ..tools.convert import gguf_to_safetensors
 
     if is_embedded(model):
         src = embedded_gguf()

@@ -45,7 +45,6 @@ import os
 import socket
 import sys
 import time
-import types
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +55,10 @@ import pandas as pd
 from ..design.study import ModelSpec, Study
 from ..errors import BackendError, PsychometrikaError, StudyError
 from ..store.store import RunStore
-from . import run as _run
-from .run import BackendFactory, RunReport, default_backend_factory
+from .batch import administer_batch, batches, prefix_sort
+from .manifest import build_manifest, model_entry
+from .progress import ClusterProgress
+from .session import BackendFactory, RunReport, default_backend_factory, load_study_text, open_run
 
 #: backends whose workers need a GPU each when the cluster has GPUs (``openai`` and ``dummy`` never do)
 GPU_BACKENDS = ("transformers", "vllm")
@@ -104,7 +105,7 @@ def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -
         sub = todo[todo["model"] == mid]
         if sub.empty:
             continue
-        for batch in _run._batches(_run._prefix_sort(sub), batch_size):
+        for batch in batches(prefix_sort(sub), batch_size):
             first = batch.iloc[0]
             shards.append(Shard(len(shards), mid, _prefix_key(first["messages"], first["prefix_chars"]), batch))
     return shards
@@ -114,12 +115,14 @@ def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -
 class ShardWorker:
     """The body of one Ray actor: an ordinary backend that turns shards into response rows.
 
-    Runs :func:`psychometrika.engine.run._administer`, the single-process engine's batch function, so a row
-    produced here is the row ``run_study`` would produce from the same batch.
+    Runs :func:`psychometrika.engine.batch.administer_batch`, the single-process engine's batch function, so a
+    row produced here is the row ``run_study`` would produce from the same batch.
+
+    ``option_texts`` is accepted for compatibility and ignored: the plan rows carry their option texts.
     """
 
     def __init__(self, spec: dict[str, Any], decoding: dict[str, Any],
-                 option_texts: dict[tuple[str, str], list[str]], threads: int | None = None,
+                 option_texts: dict[tuple[str, str], list[str]] | None = None, threads: int | None = None,
                  backend_factory: BackendFactory | None = None) -> None:
         if threads:
             os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -132,7 +135,6 @@ class ShardWorker:
                     pass
         self.spec = ModelSpec(**spec)
         self.decoding = decoding
-        self.option_texts = option_texts
         self.backend = (backend_factory or default_backend_factory)(self.spec)
         self.started = time.time()
 
@@ -147,16 +149,13 @@ class ShardWorker:
         except Exception:  # noqa: BLE001 - outside Ray (unit use)
             pass
         return {"pid": os.getpid(), "host": socket.gethostname(), "gpus": gpus,
-                "model_info": {"model": self.spec.model, "backend": info.backend, "model_id": info.model_id,
-                               "weights_sha256": info.weights_sha256, "dtype": info.dtype, "device": info.device,
-                               "settings": self.spec.settings, **info.extra}}
+                "model_info": model_entry(self.spec, info)}
 
     def run_shard(self, shard_id: int, batch: pd.DataFrame) -> dict[str, Any]:
         """Administer one shard; return its rows (failed requests are counted, never returned as rows)."""
-        counter = types.SimpleNamespace(failed=0)
         t0 = time.perf_counter()
-        rows = _run._administer(self.backend, batch, self.spec, self.decoding, self.option_texts, counter)
-        return {"shard": shard_id, "rows": rows, "failed": int(counter.failed), "n": len(batch),
+        res = administer_batch(self.backend, batch, self.decoding)
+        return {"shard": shard_id, "rows": res.rows, "failed": int(res.failed), "n": len(batch),
                 "seconds": time.perf_counter() - t0, "pid": os.getpid()}
 
     def close(self) -> None:
@@ -246,47 +245,6 @@ def default_worker_count(backend: str, settings: dict[str, Any], cpus_per_worker
     return max(1, int(res.get("CPU", 1)) // max(1, cpus_per_worker)), 0.0
 
 
-# ------------------------------------------------------------------------------------------------ progress
-class _ClusterProgress:
-    """One rich display: the whole run (items/s, ETA) and one line per worker (items, items/s, restarts)."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.enabled = enabled and total > 0 and not os.environ.get("PSYCHOMETRIKA_NO_PROGRESS")
-        if not self.enabled:
-            return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        self._p = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[rate]:>8} items/s"), TimeElapsedColumn(), TextColumn("ETA"),
-                           TimeRemainingColumn(), TextColumn("{task.fields[note]}"), transient=False)
-        self._p.start()
-        self._t0 = time.perf_counter()
-        self._new = 0
-        self._total = self._p.add_task("[bold]all workers", total=total, completed=done, rate="-", note="")
-        self._workers: dict[int, Any] = {}
-
-    def add_worker(self, idx: int, label: str) -> None:
-        if self.enabled:
-            self._workers[idx] = self._p.add_task(f"  {label}", total=None, rate="-", note="")
-
-    def advance(self, n: int, refused: int, failed: int, retried: int) -> None:
-        if not self.enabled:
-            return
-        self._new += n
-        rate = self._new / max(time.perf_counter() - self._t0, 1e-9)
-        self._p.update(self._total, advance=n, rate=f"{rate:.1f}",
-                       note=f"refused {refused} failed {failed} retried {retried}")
-
-    def worker(self, idx: int, items: int, rate: float, note: str) -> None:
-        if self.enabled and idx in self._workers:
-            self._p.update(self._workers[idx], completed=items, rate=f"{rate:.1f}", note=note)
-
-    def stop(self) -> None:
-        if self.enabled:
-            self._p.stop()
-
-
 # ------------------------------------------------------------------------------------------------ driver
 @dataclass
 class _Worker:
@@ -359,24 +317,23 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     """
     ray = _import_ray()
     t0 = time.perf_counter()
-    study, study_text = _run.load_study_text(study, study_text)
+    study, study_text = load_study_text(study, study_text)
     if min(prefetch, max_attempts, cpus_per_worker, write_rows) < 1 or flush_s <= 0:
         raise StudyError("prefetch, max_attempts, cpus_per_worker and write_rows must be at least 1, flush_s > 0")
-    s_hash, plan, store, previous, todo = _run.open_run(study, study_text, out, force)
+    s_hash, plan, store, previous, todo = open_run(study, study_text, out, force)
     report = RayRunReport(Path(out), len(plan), len(plan) - len(todo), 0, 0, 0, 0.0)
     model_infos: dict[str, dict[str, Any]] = dict((previous or {}).get("models", {}))
     decoding = study.decoding.model_dump()
-    option_texts = _run._option_texts(study)
     shards = plan_shards(todo, [m.id for m in study.models], batch_size)
     report.shards = len(shards)
     executor_info: dict[str, Any] = {"kind": "ray", "address": address or "local", "batch_size": batch_size}
 
     def write_manifest() -> None:
-        m = _run._manifest(study, s_hash, plan, model_infos, len(store.done_keys()), previous)
+        m = build_manifest(study, s_hash, plan, model_infos, len(store.done_keys()), previous)
         m["executor"] = executor_info
         store.write_manifest(m)
 
-    bar = _ClusterProgress(len(plan), len(plan) - len(todo), enabled=progress)
+    bar = ClusterProgress(len(plan), len(plan) - len(todo), enabled=progress)
     started = False
     all_workers: list[_Worker] = []
     try:
@@ -391,7 +348,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
             if max_rows is not None and report.written >= max_rows:
                 break
             t_start = time.perf_counter()
-            pool = _start_workers(ray, spec, decoding, option_texts, workers, cpus_per_worker, gpus_per_worker,
+            pool = _start_workers(ray, spec, decoding, workers, cpus_per_worker, gpus_per_worker,
                                   max_restarts, backend_factory, len(all_workers), len(mine))
             report.startup_s += time.perf_counter() - t_start
             all_workers.extend(pool)
@@ -427,8 +384,8 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
     return report
 
 
-def _start_workers(ray, spec: ModelSpec, decoding: dict[str, Any], option_texts: dict[tuple[str, str], list[str]],
-                   workers: int | None, cpus_per_worker: int, gpus_per_worker: float | None, max_restarts: int,
+def _start_workers(ray, spec: ModelSpec, decoding: dict[str, Any], workers: int | None, cpus_per_worker: int,
+                   gpus_per_worker: float | None, max_restarts: int,
                    backend_factory: BackendFactory | None, first_idx: int, n_shards: int) -> list[_Worker]:
     n_default, gpus_default = default_worker_count(spec.backend, spec.settings, cpus_per_worker)
     n = min(workers or n_default, max(1, n_shards))
@@ -437,7 +394,7 @@ def _start_workers(ray, spec: ModelSpec, decoding: dict[str, Any], option_texts:
                                                 max_restarts=max_restarts, max_task_retries=0,
                                                 max_concurrency=1)
     threads = None if gpus else cpus_per_worker
-    actors = [actor_cls.remote(spec.model_dump(mode="json"), decoding, option_texts, threads, backend_factory)
+    actors = [actor_cls.remote(spec.model_dump(mode="json"), decoding, None, threads, backend_factory)
               for _ in range(n)]
     try:
         infos = ray.get([a.describe.remote() for a in actors])
@@ -505,7 +462,7 @@ class _Writer:
 
 
 def _drive(ray, pool: list[_Worker], shards: list[Shard], store: RunStore, report: RayRunReport,
-           bar: _ClusterProgress, *, prefetch: int, speculate: bool, max_attempts: int, max_restarts: int,
+           bar: ClusterProgress, *, prefetch: int, speculate: bool, max_attempts: int, max_restarts: int,
            max_rows: int | None, write_rows: int, flush_s: float,
            on_shard: Callable[[dict[str, Any]], None] | None) -> None:
     """The driver loop: keep every live worker fed, stream results into the store, reassign lost shards."""

@@ -1,7 +1,7 @@
 """Stage 3 — the prompt plan: rendered prompts for every cell of the study design.
 
-Names are imported on first use, so that :mod:`psychometrika.plan.parsing` (the answer parser, which needs
-nothing but the standard library) can be used without the design and instrument stages.
+Names are imported on first use, so that the deprecated alias :mod:`psychometrika.plan.parsing` (now
+:mod:`psychometrika.answers.parsing`) can be imported without the design and instrument stages.
 """
 
 from __future__ import annotations

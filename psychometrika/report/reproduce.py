@@ -1,10 +1,9 @@
 """``psychometrika reproduce RUN_DIR_OR_MANIFEST --out NEW``: re-run a study from its manifest and diff every
 reported statistic.
 
-The study is taken from the run folder's ``study.yaml`` (the file as it was run) or, failing that, from the copy
-in ``manifest.json``; its hash must equal the manifest's ``study_hash``. Instrument files and model weights are
-checked against the hashes in the manifest (a mismatch is reported, since the re-run cannot then be identical).
-The statistics of both runs are computed by the same function as the report
+The re-run is the engine's (:func:`psychometrika.engine.reproduce.rerun`: the study from the run folder's
+``study.yaml`` or the manifest's copy, instrument and weight hashes checked against the manifest). The
+statistics of both runs are computed by the same function as the report
 (:func:`psychometrika.report.statistics.compute_statistics`) and compared number by number
 (:func:`psychometrika.report.statistics.diff_statistics`). When the original is a book's ``manifest.json``
 without responses next to it, the book's ``statistics.csv`` is the original.
@@ -12,13 +11,12 @@ without responses next to it, the book's ``statistics.csv`` is the original.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from ..engine.reproduce import ReproduceError, rerun
 from .errors import ReportError
 from .statistics import ReportStatistics, compute_statistics, data_hash, diff_statistics, flatten_statistics
 
@@ -70,64 +68,6 @@ class ReproduceResult:
         return "\n".join(lines)
 
 
-def _locate(source: str | Path) -> tuple[Path, dict[str, Any], Path | None]:
-    """(manifest path, manifest, run folder holding responses or None)."""
-    p = Path(source)
-    if p.is_dir():
-        mp = p / "manifest.json"
-    else:
-        mp = p
-    if not mp.exists():
-        raise ReportError(f"{source}: no manifest.json found",
-                          hint="give a run folder (the --out of `psychometrika run`) or its manifest.json")
-    try:
-        manifest = json.loads(mp.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"cannot read {mp}: {exc}") from None
-    run = mp.parent if (mp.parent / "shards").is_dir() else None
-    return mp, manifest, run
-
-
-def _study_of(manifest_path: Path, manifest: dict[str, Any]):
-    """The study of a run: its ``study.yaml`` copy, else the manifest's copy; plus a note on its hash."""
-    from ..design.study import Study, load_study, study_hash
-
-    study = None
-    copy = manifest_path.parent / "study.yaml"
-    if copy.exists():
-        try:
-            study = load_study(copy)
-        except Exception:  # noqa: BLE001 - fall back to the manifest's copy below
-            study = None
-    if study is None:
-        if not manifest.get("study"):
-            raise ReportError(f"{manifest_path} holds no copy of the study", hint="is it a psychometrika manifest?")
-        try:
-            study = Study.model_validate(manifest["study"])
-        except Exception as exc:  # noqa: BLE001 - pydantic's message, shortened
-            raise ReportError(f"the study in {manifest_path} is not valid for this version of psychometrika: "
-                              f"{str(exc).splitlines()[0]}") from None
-    h = study_hash(study)
-    if manifest.get("study_hash") and h != manifest["study_hash"]:
-        note = (f"study hash differs ({str(manifest['study_hash'])[:12]} in the manifest, {h[:12]} now): the study "
-                "file or the study format changed since the run (e.g. a new setting with a default)")
-    else:
-        note = f"study hash: identical ({h[:12]}…)"
-    return study, note
-
-
-def _instrument_checks(study, manifest: dict[str, Any]) -> list[str]:
-    from ..design.factors import expand_factors
-
-    out = []
-    now = {a.instrument.id: a.instrument.sha256 for a in expand_factors(study).instruments}
-    for rec in manifest.get("instruments", []):
-        iid, sha = rec.get("id"), rec.get("sha256")
-        if iid in now and sha and now[iid] != sha:
-            out.append(f"instrument {iid}: file changed since the run (sha256 {sha[:12]} → {str(now[iid])[:12]})")
-    return out or ["instrument files: same sha256 as in the manifest"]
-
-
 def reproduce(source: str | Path, out: str | Path, *, backend_factory=None, progress: bool = True,
               tol: float = 0.0, force: bool = False) -> ReproduceResult:
     """Re-run the study of a run folder (or manifest) into ``out`` and diff every reported statistic.
@@ -143,24 +83,13 @@ def reproduce(source: str | Path, out: str | Path, *, backend_factory=None, prog
     -------
     ReproduceResult with the per-statistic ``diff`` and ``summary()``.
     """
-    from ..engine.run import run_study
-    from ..store.store import read_manifest, read_run
+    from ..store.store import read_run
 
-    mp, manifest, run = _locate(source)
-    out = Path(out)
-    if run is not None and out.resolve() == run.resolve():
-        raise ReportError("--out must be a new folder, not the original run", hint="choose another folder")
-    study, note = _study_of(mp, manifest)
-    checks = [note, *_instrument_checks(study, manifest)]
-    run_study(study, out, progress=progress, backend_factory=backend_factory, force=force)
-    new_manifest = read_manifest(out)
-    for mid, rec in (manifest.get("models") or {}).items():
-        new = (new_manifest.get("models") or {}).get(mid, {})
-        if rec.get("weights_sha256") and new.get("weights_sha256") and rec["weights_sha256"] != new["weights_sha256"]:
-            checks.append(f"model {mid}: weights differ (sha256 {rec['weights_sha256'][:12]} → "
-                          f"{new['weights_sha256'][:12]})")
-        elif rec.get("weights_sha256"):
-            checks.append(f"model {mid}: same weights (sha256 {rec['weights_sha256'][:12]}…)")
+    try:
+        done = rerun(source, out, backend_factory=backend_factory, progress=progress, force=force)
+    except ReproduceError as exc:
+        raise ReportError(exc.message, hint=exc.hint) from None
+    mp, run, out = done.manifest_path, done.original_run, done.reproduction
     new_stats = compute_statistics(out)
     if run is not None:
         old_stats: ReportStatistics | pd.DataFrame = compute_statistics(run)
@@ -175,7 +104,7 @@ def reproduce(source: str | Path, out: str | Path, *, backend_factory=None, prog
     new_hash = data_hash(new_stats.responses) if new_stats.responses is not None else ""
     diff = diff_statistics(old_stats if isinstance(old_stats, pd.DataFrame) else flatten_statistics(old_stats),
                            flatten_statistics(new_stats), tol=tol)
-    return ReproduceResult(mp.parent, out, diff, old_hash, new_hash, checks)
+    return ReproduceResult(mp.parent, out, diff, old_hash, new_hash, done.checks)
 
 
 def _hash_from_info(folder: Path) -> str | None:

@@ -37,13 +37,14 @@ Yarkoni (2010) (word use and personality); Campbell & Fiske (1959) (multitrait-m
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ..answers.parsing import tokenize
+from ..answers.status import free_text_status
 from ..errors import DataError
 from ..instruments.schema import Instrument
 from .core import _index, _respondent_columns, scale_scores
@@ -439,16 +440,6 @@ BIG_FIVE_LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
 
 _NEGATIONS = {"not", "no", "never", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't",
               "can't", "cannot", "won't", "hardly", "nor", "without", "n't"}
-_TOKEN_RE = re.compile(r"[a-z]+(?:[-'’][a-z]+)*")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens (hyphenated words and contractions kept whole).
-
-    >>> tokenize("I'm not shy; I'm open-minded!")
-    ["i'm", 'not', 'shy', "i'm", 'open-minded']
-    """
-    return [t.replace("’", "'") for t in _TOKEN_RE.findall((text or "").lower())]
 
 
 def lexicon_scores(text: str, lexicon: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
@@ -506,14 +497,6 @@ def _text_rows(responses: pd.DataFrame, inst: dict[str, Instrument]) -> pd.DataF
     return responses.loc[keep]
 
 
-def _text_status(raw: str) -> str:
-    from ..plan.parsing import is_refusal
-
-    if not tokenize(raw):
-        return "unparseable"  # empty, or no words at all (e.g. only a number)
-    return "refused" if is_refusal(raw) and len(tokenize(raw)) < 40 else "ok"
-
-
 def text_trait_scores(responses: pd.DataFrame,
                       instruments: Mapping[str, Instrument] | Iterable[Instrument] | Instrument | None = None,
                       method: str | Sequence[str] = "lexicon", *, by: Sequence[str] | None = None,
@@ -562,7 +545,7 @@ def text_trait_scores(responses: pd.DataFrame,
         ins = inst[str(rec["instrument"])]
         raw = str(rec.get("raw_text") or "")
         base.append({"keys": {k: rec[k] for k in keys}, "instrument": ins.id, "item": str(rec["item"]),
-                     "raw_text": raw, "status": _text_status(raw),
+                     "raw_text": raw, "status": free_text_status(raw),
                      "traits": list(_item_weights(ins, str(rec["item"])))})
     out: list[dict[str, Any]] = []
     if "lexicon" in methods:

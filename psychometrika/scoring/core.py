@@ -22,12 +22,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..answers.columns import RESPONDENT_COLUMNS
 from ..errors import DataError
 from ..instruments.schema import Instrument
-
-#: Columns that identify one respondent (an administration of an instrument to a model in one condition).
-RESPONDENT_COLUMNS: tuple[str, ...] = ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme",
-                                       "seed", "repetition")
 
 ValueSource = Literal["expected", "chosen"]
 

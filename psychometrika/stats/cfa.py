@@ -35,103 +35,10 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import StatsResult, Summary, warn
+from psychometrika.stats.common import small_blas, StatsResult, Summary, warn
+from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
-__all__ = ["CFAResult", "cfa", "parse_lavaan"]
-
-_OPS = ("=~", "~~")
-_UNSUPPORTED = (":=", "==", "<", ">", "~*~", "<~", "|", "~")
-
-
-# ============================================================================ parsing
-@dataclass
-class ModelTerm:
-    """One parsed ``lhs op rhs`` statement of a lavaan model (after splitting ``+`` terms)."""
-
-    lhs: str
-    op: str
-    rhs: str
-    fixed: float | None = None     # value when fixed (``1*x``)
-    free: bool | None = None       # True for ``NA*x``
-    label: str = ""
-
-
-def _strip_comments(text: str) -> str:
-    return "\n".join(re.split(r"[#!]", line, maxsplit=1)[0] for line in text.splitlines())
-
-
-def _statements(text: str) -> list[str]:
-    """Split into statements; a line ending in an operator or ``+`` (or a next line starting with
-    ``+``/``*``) continues the statement, as in lavaan."""
-    lines = [ln.strip() for ln in _strip_comments(text).replace(";", "\n").splitlines()]
-    lines = [ln for ln in lines if ln]
-    out: list[str] = []
-    for ln in lines:
-        if out and (re.search(r"(=~|~~|\+|\*)$", out[-1]) or re.match(r"^[+*]", ln)):
-            out[-1] = out[-1] + " " + ln
-        else:
-            out.append(ln)
-    return out
-
-
-def _parse_modifier(mod: str, stmt: str) -> dict[str, Any]:
-    mod = mod.strip()
-    if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", mod):
-        return {"fixed": float(mod)}
-    if mod in ("NA", "na"):
-        return {"free": True}
-    m = re.fullmatch(r"start\(\s*([^)]*)\)", mod)
-    if m:
-        return {}
-    m = re.fullmatch(r"(?:label|equal)\(\s*['\"]([^'\"]+)['\"]\s*\)", mod)
-    if m:
-        return {"label": m.group(1)}
-    if re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", mod):
-        return {"label": mod}
-    raise DataError(f"cannot read the modifier {mod!r} in model statement {stmt!r}",
-                    hint="modifiers are numbers (fixed values), NA (free), labels or start(value)")
-
-
-def parse_lavaan(model: str) -> list[ModelTerm]:
-    """Parse lavaan model syntax into :class:`ModelTerm` rows (``=~`` and ``~~`` only).
-
-    >>> [(t.lhs, t.op, t.rhs, t.fixed) for t in parse_lavaan("f =~ 1*a + b")]
-    [('f', '=~', 'a', 1.0), ('f', '=~', 'b', None)]
-    """
-    if not isinstance(model, str) or not model.strip():
-        raise DataError("the model must be a non-empty string in lavaan syntax, e.g. 'f =~ x1 + x2 + x3'")
-    terms: list[ModelTerm] = []
-    for stmt in _statements(model):
-        op = next((o for o in _OPS if o in stmt), None)
-        if op is None:
-            bad = next((o for o in _UNSUPPORTED if o in stmt), None)
-            if bad is not None:
-                raise DataError(f"operator {bad!r} in {stmt!r} is not supported by pm.cfa",
-                                hint="pm.cfa fits measurement models (=~ and ~~); use R's lavaan for full SEM")
-            raise DataError(f"cannot parse model statement {stmt!r}",
-                            hint="write e.g. 'visual =~ x1 + x2 + x3' or 'x1 ~~ x2'")
-        lhs, rhs = (s.strip() for s in stmt.split(op, 1))
-        if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", lhs):
-            raise DataError(f"left-hand side {lhs!r} of {stmt!r} is not a variable name")
-        if not rhs:
-            raise DataError(f"model statement {stmt!r} has no right-hand side")
-        for part in rhs.split("+"):
-            part = part.strip()
-            if not part:
-                raise DataError(f"empty term in model statement {stmt!r}")
-            pieces = part.split("*")
-            var = pieces[-1].strip()
-            if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", var):
-                raise DataError(f"{var!r} in {stmt!r} is not a variable name")
-            term = ModelTerm(lhs, op, var)
-            for mod in pieces[:-1]:
-                for k, v in _parse_modifier(mod, stmt).items():
-                    setattr(term, k, v)
-            terms.append(term)
-    if not any(t.op == "=~" for t in terms):
-        raise DataError("the model defines no latent variable (no '=~' statement)",
-                        hint="write e.g. 'visual =~ x1 + x2 + x3'")
-    return terms
+__all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
 
 
 # ============================================================================ parameter table
@@ -240,7 +147,8 @@ GROUP_EQUAL = {"loadings": lambda r: r.mat == "L",
                "means": lambda r: r.mat == "alpha"}
 
 
-def _pkey(r: _Par) -> str:
+def param_key(r: _Par) -> str:
+    """lavaan's ``lhs op rhs`` name of a parameter-table row (used by ``group.partial``)."""
     return f"{r.lhs}{r.op}{r.rhs}"
 
 
@@ -254,17 +162,17 @@ def _equal_across_groups(table: list[_Par], n_groups: int, group_equal: Sequence
         raise DataError(f"group_equal {unknown} not supported; choose from {sorted(GROUP_EQUAL)}")
     if group_equal and n_groups < 2:
         raise DataError("group_equal needs a multi-group model (group=...)")
-    keys = {_pkey(r) for r in table}
+    keys = {param_key(r) for r in table}
     partial = {re.sub(r"\s+", "", x) for x in group_partial}
     bad = sorted(partial - keys)
     if bad:
         raise DataError(f"group_partial names parameter(s) not in the model: {bad}",
                         hint="write them as in lavaan's parameter table, e.g. 'x3~1' or 'visual=~x2'")
     for r in table:
-        if not r.free or r.label or _pkey(r) in partial:
+        if not r.free or r.label or param_key(r) in partial:
             continue
         if any(GROUP_EQUAL[k](r) for k in group_equal):
-            r.label = f".eq.{_pkey(r)}"
+            r.label = f".eq.{param_key(r)}"
     if "intercepts" in group_equal and "means" not in group_equal:
         for r in table:
             if r.mat == "alpha" and r.group > 1:
@@ -382,14 +290,42 @@ class _Model:
             return np.zeros(self.p)
         return self.groups[g - 1].mean - self.mu(theta, g)
 
-    def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def blocks(self) -> list[tuple[list[int], np.ndarray]]:
+        """Independent sub-problems: groups linked by a shared free parameter (a label or a
+        ``group_equal`` constraint) form one block. Returns ``[(groups (1-based), positions in the
+        optimised vector)]``; a configural model has one block per group."""
+        pos = {k: a for a, k in enumerate(self.cov_free)}
+        used = [{pos[r.index] for r in self.table if r.group == g and r.free and r.index in pos}
+                for g in range(1, len(self.groups) + 1)]
+        parent = list(range(len(self.groups)))
+
+        def root(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+        for a in range(len(used)):
+            for b in range(a):
+                if used[a] & used[b]:
+                    parent[root(a)] = root(b)
+        out: dict[int, list[int]] = {}
+        for a in range(len(used)):
+            out.setdefault(root(a), []).append(a)
+        return [([a + 1 for a in members], np.array(sorted(set().union(*(used[a] for a in members))), dtype=int))
+                for members in out.values()]
+
+    def objective(self, theta: np.ndarray, groups: Sequence[int] | None = None
+                  ) -> tuple[float, np.ndarray, np.ndarray]:
         """lavaan's F_ML summed over groups with weights n_g/N (twice ``fmin``), gradient and
-        expected-information Hessian of F."""
+        expected-information Hessian of F (over the optimised vector). ``groups`` (1-based) restricts
+        the sum to those groups (one block of :meth:`blocks`)."""
         F = 0.0
         q = len(self.cov_free)
         grad = np.zeros(q)
         H = np.zeros((q, q))
         for gi, grp in enumerate(self.groups, start=1):
+            if groups is not None and gi not in groups:
+                continue
             Sig = self.sigma(theta, gi)
             try:
                 c = np.linalg.cholesky(Sig)
@@ -421,27 +357,33 @@ def _tr_pairs(A: np.ndarray) -> np.ndarray:
     return A.reshape(k, -1) @ A.transpose(0, 2, 1).reshape(k, -1).T
 
 
+def _markers(rows: list[_Par]) -> tuple[dict[int, int], dict[int, float]]:
+    """Per factor: the marker indicator (first with a fixed non-zero loading, else the first one) and
+    its fixed loading (absent for factors without a fixed loading, e.g. with ``std_lv``)."""
+    markers: dict[int, int] = {}
+    scale: dict[int, float] = {}
+    for r in rows:
+        if r.mat == "L" and (not r.free) and r.value != 0 and r.j not in markers:
+            markers[r.j], scale[r.j] = r.i, r.value
+    for r in rows:
+        if r.mat == "L" and r.j not in markers:
+            markers[r.j] = r.i
+    return markers, scale
+
+
 def _start_values(model: _Model) -> np.ndarray:
     """Simple start values: marker-scaled loadings, half the observed variances as residuals."""
     theta = np.full(model.n_free, np.nan)
     for gi, grp in enumerate(model.groups, start=1):
         S = grp.S
         rows = [r for r in model.cov_rows if r.group == gi]
-        # marker per factor: the first indicator with a fixed loading (else the first indicator)
-        markers: dict[int, int] = {}
-        for r in rows:
-            if r.mat == "L" and (not r.free) and r.value != 0 and r.j not in markers:
-                markers[r.j] = r.i
-        for r in rows:
-            if r.mat == "L" and r.j not in markers:
-                markers[r.j] = r.i
+        markers, scale = _markers(rows)
         for r in rows:
             if not r.free or not np.isnan(theta[r.index]):
                 continue
             if r.mat == "L":
                 mk = markers[r.j]
-                fixed_marker = any(x.mat == "L" and x.j == r.j and not x.free and x.value != 0 for x in rows)
-                if fixed_marker:
+                if r.j in scale:
                     val = S[r.i, mk] / S[mk, mk] if r.i != mk else 1.0
                 else:
                     val = math.sqrt(0.5 * S[r.i, r.i])
@@ -450,23 +392,119 @@ def _start_values(model: _Model) -> np.ndarray:
                 theta[r.index] = 0.5 * S[r.i, r.i] if r.i == r.j else 0.0
             else:
                 if r.i == r.j:
-                    fixed_marker = any(x.mat == "L" and x.j == r.i and not x.free and x.value != 0 for x in rows)
                     mk = markers.get(r.i, 0)
-                    theta[r.index] = 0.5 * S[mk, mk] if fixed_marker else 1.0
+                    theta[r.index] = 0.5 * S[mk, mk] if r.i in scale else 1.0
                 else:
                     theta[r.index] = 0.0
+    _start_means(model, theta)
+    return np.nan_to_num(theta)
+
+
+def _start_means(model: _Model, theta: np.ndarray) -> None:
     for r in model.table:
         if r.free and r.mat in ("nu",):
             grp = model.groups[r.group - 1]
             theta[r.index] = grp.mean[r.i]
-    return np.nan_to_num(theta)
 
 
-def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 100) -> tuple[np.ndarray, bool, int]:
-    """Fisher scoring with step halving (falls back to BFGS when it stalls)."""
-    theta = theta0.copy()
-    idx = np.array(model.cov_free, dtype=int)
-    F, g, H = model.objective(theta)
+def _iv_loadings(rows: list[_Par], S: np.ndarray, simple: np.ndarray, theta: np.ndarray,
+                 only: list[_Par] | None = None) -> dict[tuple[int, int], float]:
+    """FABIN 3 loadings of one group's rows from the covariances ``S`` (unset entries of ``theta`` are
+    filled, ``only`` restricts which); returns every loading of the group by (item, factor)."""
+    markers, scale = _markers(rows)
+    load: dict[tuple[int, int], float] = {}
+    for r in rows:
+        if r.mat != "L":
+            continue
+        if not r.free:
+            load[(r.i, r.j)] = r.value
+            continue
+        if only is not None and r not in only:
+            continue
+        val = simple[r.index]
+        mk = markers[r.j]
+        Z = [x.i for x in rows if x.mat == "L" and x.j == r.j and x.i not in (r.i, mk)]
+        if r.j in scale and Z:
+            try:
+                w = np.linalg.solve(S[np.ix_(Z, Z)], S[Z, mk])
+            except np.linalg.LinAlgError:
+                w = None
+            den = float(S[mk, Z] @ w) if w is not None else 0.0
+            if w is not None and abs(den) > 1e-12 * S[mk, mk] ** 2:
+                val = scale[r.j] * float(S[r.i, Z] @ w) / den
+        if not np.isnan(theta[r.index]):
+            val = theta[r.index]
+        theta[r.index] = val
+        load[(r.i, r.j)] = val
+    return load
+
+
+def _start_values_iv(model: _Model) -> np.ndarray:
+    """Instrumental-variable start values (Hägglund's FABIN 3, as lavaan's default start).
+
+    A loading is ``s_iZ S_ZZ^-1 s_Zm / s_mZ S_ZZ^-1 s_Zm`` (times the marker's fixed loading), with the
+    factor's other indicators Z as instruments, so a marker with a near-zero loading gives the large
+    loadings of the optimum instead of near-zero ones; factor variances are the least-squares fit of the
+    indicators' covariances, residual variances what is left of the observed ones. Factors without a
+    fixed loading (``std_lv``) start like :func:`_start_values`."""
+    theta = np.full(model.n_free, np.nan)
+    simple = _start_values(model)
+    groups_of: dict[int, set[int]] = {}
+    for r in model.cov_rows:
+        if r.free:
+            groups_of.setdefault(r.index, set()).add(r.group)
+    pooled = sum(g.n * g.S for g in model.groups) / model.N
+    for gi, grp in enumerate(model.groups, start=1):
+        rows = [r for r in model.cov_rows if r.group == gi]
+        shared = [r for r in rows if r.mat == "L" and r.free and len(groups_of[r.index]) > 1]
+        if shared and np.isnan(theta[shared[0].index]):   # loadings equal across groups: pooled moments
+            _iv_loadings(rows, pooled, simple, theta, only=shared)
+        S = grp.S
+        markers, scale = _markers(rows)
+        load = _iv_loadings(rows, S, simple, theta)
+        lv_var: dict[int, float] = {}
+        for f in range(model.m):
+            items = [(i, v) for (i, j), v in load.items() if j == f]
+            num = den = 0.0
+            for a in range(len(items)):
+                for b in range(a):
+                    (ia, la), (ib, lb) = items[a], items[b]
+                    num += la * lb * S[ia, ib]
+                    den += (la * lb) ** 2
+            lv_var[f] = num / den if den > 0 and num > 0 else 0.05
+        for r in rows:
+            if not r.free or not np.isnan(theta[r.index]):
+                continue
+            if r.mat == "P":
+                theta[r.index] = (lv_var[r.i] if r.i in scale else simple[r.index]) if r.i == r.j else 0.0
+            elif r.mat == "T":
+                if r.i == r.j:
+                    common = sum(v ** 2 * (lv_var[j] if j in scale else 1.0) for (i, j), v in load.items() if i == r.i)
+                    theta[r.index] = max(S[r.i, r.i] - common, 0.1 * S[r.i, r.i])
+                else:
+                    theta[r.index] = 0.0
+    _start_means(model, theta)
+    theta = np.where(np.isnan(theta), simple, theta)
+    return theta
+
+
+#: Optimiser settings of :func:`_fit` (Fisher scoring; lavaan's nlminb stops ~1e-5 earlier).
+_GRAD_TOL = 1e-10          # converged when every |dF/dtheta| is below this
+_GRAD_TOL_STALLED = 1e-7   # ... or below this when no step lowers F any more (rounding)
+_GRAD_TOL_FALLBACK = 1e-6  # accepted after the quasi-Newton fallback
+_MIN_STEP = 1e-8           # smallest step fraction tried by step halving
+_MAX_STEP = 5.0            # largest change of one parameter in one scoring step (trust region)
+
+
+def _fit_block(model: _Model, theta: np.ndarray, groups: list[int], sub: np.ndarray,
+               max_iter: int) -> tuple[bool, int]:
+    """Fisher scoring with step halving on one block (``theta`` updated in place); BFGS when it stalls.
+
+    Each block gets its own step length, so one group's hard problem cannot drag the others along
+    (nor be pushed uphill by their progress)."""
+    idx = np.array(model.cov_free, dtype=int)[sub]
+    F, g, H = model.objective(theta, groups)
+    g, H = g[sub], H[np.ix_(sub, sub)]
     if not np.isfinite(F):
         raise DataError("the start values give a non-positive-definite model covariance matrix",
                         hint="check the model: every factor needs indicators with non-zero covariances")
@@ -474,36 +512,131 @@ def _fit(model: _Model, theta0: np.ndarray, max_iter: int = 100) -> tuple[np.nda
     it = 0
     for it in range(1, max_iter + 1):
         try:
-            step = np.linalg.solve(H + 1e-12 * np.eye(len(idx)), g)
+            step = np.linalg.solve(H + 1e-12 * np.eye(len(sub)), g)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(H, g, rcond=None)[0]
-        t = 1.0
-        while t > 1e-8:
+        big = float(np.max(np.abs(step), initial=0.0))
+        t = min(1.0, _MAX_STEP / big) if big > 0 else 1.0
+        while t > _MIN_STEP:
             new = theta.copy()
             new[idx] = theta[idx] - t * step
-            F_new, g_new, H_new = model.objective(new)
+            F_new, g_new, H_new = model.objective(new, groups)
             if np.isfinite(F_new) and F_new <= F + 1e-14:
                 break
             t /= 2
         else:  # no step lowers F: at the optimum up to rounding when the gradient is already tiny
-            converged = bool(np.max(np.abs(g)) < 1e-7)
+            converged = bool(np.max(np.abs(g)) < _GRAD_TOL_STALLED)
             break
+        g_new, H_new = g_new[sub], H_new[np.ix_(sub, sub)]
         done = abs(F - F_new) < 1e-15 and np.max(np.abs(g_new)) < 1e-8
-        theta, F, g, H = new, F_new, g_new, H_new
-        if np.max(np.abs(g)) < 1e-10 or done:
+        theta[:], F, g, H = new, F_new, g_new, H_new
+        if np.max(np.abs(g)) < _GRAD_TOL or done:
             converged = True
             break
     if not converged:
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
             full = theta.copy()
             full[idx] = x
-            f, gg, _ = model.objective(full)
-            return (f, gg) if np.isfinite(f) else (1e10, np.zeros_like(x))
-        res = optimize.minimize(fun, theta[idx], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 100})  # bounded: a model that will not fit stops, with a warning
-        theta[idx] = res.x
-        _, g, _ = model.objective(theta)
-        converged = bool(np.max(np.abs(g)) < 1e-6)
-    return theta, converged, it
+            f, gg, _ = model.objective(full, groups)
+            return (f, gg[sub]) if np.isfinite(f) else (1e10, np.zeros_like(x))
+        res = optimize.minimize(fun, theta[idx], jac=True, method="BFGS",
+                                options={"gtol": _GRAD_TOL, "maxiter": 100})  # bounded: stops, with a warning
+        if res.fun <= F:
+            theta[idx] = res.x
+        _, g, _ = model.objective(theta, groups)
+        converged = bool(np.max(np.abs(g[sub])) < _GRAD_TOL_FALLBACK)
+    return converged, it
+
+
+def _std_lv_start(model: _Model, groups: list[int], max_iter: int) -> np.ndarray | None:
+    """Start for a one-group block from the same model fitted with standardised latent variables.
+
+    With a marker whose loading is near 0 the marker parameterisation is badly conditioned (tiny factor
+    variance, huge loadings) while ``std_lv`` is not. When the group's factors are each scaled by one fixed
+    non-zero loading, free variances and no labels (so the two parameterisations are the same model), the
+    ``std_lv`` optimum is mapped back: ``c_j = lambda_marker,j / value``, loadings ``/ c_j``, factor
+    (co)variances ``* c_j c_k``. Returns ``None`` when that does not apply or the ``std_lv`` fit fails."""
+    if len(groups) != 1:
+        return None
+    g = groups[0]
+    rows = [r for r in model.table if r.group == g]
+    if any(r.label for r in rows if r.free) or any(r.mat == "P" and not r.free for r in rows):
+        return None
+    fixed = {}
+    for r in rows:
+        if r.mat == "L" and not r.free and r.value != 0:
+            if r.j in fixed:
+                return None
+            fixed[r.j] = r
+    if len(fixed) != model.m:
+        return None
+    alt_rows: list[_Par] = []
+    for r in rows:
+        a = _Par(r.lhs, r.op, r.rhs, 1, r.user, r.free, r.value, "", mat=r.mat, i=r.i, j=r.j)
+        if r.mat == "L" and fixed.get(r.j) is r:
+            a.free, a.value = True, float("nan")
+        elif r.mat == "P" and r.i == r.j:
+            a.free, a.value = False, 1.0
+        alt_rows.append(a)
+    k = 0
+    for a in alt_rows:
+        if a.free:
+            a.index, k = k, k + 1
+    alt = _Model(alt_rows, model.ov, model.lv, [model.groups[g - 1]])
+    th = _start_values(alt)
+    if not np.isfinite(alt.objective(th)[0]):
+        return None
+    ok, _ = _fit_block(alt, th, [1], np.arange(len(alt.cov_free)), max_iter)
+    if not ok:
+        return None
+    L, P, _ = alt.matrices(th, 1)
+    c = np.array([L[fixed[j].i, j] / fixed[j].value for j in range(model.m)])
+    if np.any(np.abs(c) < 1e-12):
+        return None
+    out = np.full(model.n_free, np.nan)
+    for r, a in zip(rows, alt_rows):
+        if not r.free:
+            continue
+        v = th[a.index] if a.free else a.value
+        if r.mat == "L":
+            v = v / c[r.j]
+        elif r.mat == "P":
+            v = P[r.i, r.j] * c[r.i] * c[r.j]
+        out[r.index] = v
+    return out
+
+
+def _fit(model: _Model, starts: Sequence[np.ndarray], max_iter: int = 100) -> tuple[np.ndarray, bool, int]:
+    """Maximum likelihood: each independent block of groups (see :meth:`_Model.blocks`) is fitted on its
+    own by :func:`_fit_block` from every start vector; per block the converged solution with the lowest
+    discrepancy is kept. Returns (estimates, converged, iterations of the slowest block)."""
+    theta = np.array(starts[0], dtype=float)
+    converged, iterations = True, 0
+    idx = np.array(model.cov_free, dtype=int)
+    for groups, sub in model.blocks():
+        if not sub.size:
+            continue
+        best: tuple[bool, float, np.ndarray, int] | None = None
+        alt = _std_lv_start(model, groups, max_iter)
+        for start in [*starts, *([] if alt is None else [alt])]:
+            trial = theta.copy()
+            trial[idx[sub]] = np.asarray(start, dtype=float)[idx[sub]]
+            if np.isnan(trial[idx[sub]]).any():
+                continue
+            if not np.isfinite(model.objective(trial, groups)[0]):
+                continue
+            ok, it = _fit_block(model, trial, groups, sub, max_iter)
+            F = model.objective(trial, groups)[0]
+            if best is None or (ok, -F) > (best[0], -best[1]):
+                best = (ok, F, trial, it)
+        if best is None:
+            raise DataError("the start values give a non-positive-definite model covariance matrix",
+                            hint="check the model: every factor needs indicators with non-zero covariances")
+        ok, _, trial, it = best
+        theta[idx[sub]] = trial[idx[sub]]
+        converged &= ok
+        iterations = max(iterations, it)
+    return theta, converged, iterations
 
 
 # ============================================================================ result
@@ -543,6 +676,12 @@ class CFAResult(StatsResult):
         self.sample_cov = [pd.DataFrame(g.S, index=m.ov, columns=m.ov) for g in m.groups]
         self.vcov = self._vcov()
         self._fm: pd.Series | None = None
+
+    @property
+    def spec(self) -> _Model:
+        """The fitted model specification: parameter ``table`` (lavaan's partable rows), ``groups``
+        (sample moments per group), ``sigma(theta, g)`` / ``mu(theta, g)`` (implied moments)."""
+        return self._m
 
     # ------------------------------------------------------------------ inference
     def _vcov(self) -> np.ndarray:
@@ -721,7 +860,7 @@ class CFAResult(StatsResult):
             t2 = 0.5 * np.trace(A @ A) + (float(g.mean @ Si @ g.mean) if meanstructure else 0.0)
             gfi_groups.append((g.n, 1 - t1 / t2))
         gfi = sum(n * v for n, v in gfi_groups) / N
-        agfi = 1 - (moments / df) * (1 - gfi) if df > 0 else float("nan")
+        agfi = 1 - (moments / df) * (1 - gfi) if df > 0 else 1.0   # lavaan: 1 when df = 0
         aic = -2 * logl + 2 * npar
         bic = -2 * logl + npar * math.log(N)
         bic2 = -2 * logl + npar * math.log((N + 2) / 24)
@@ -840,6 +979,7 @@ def _ml_cov(x: np.ndarray) -> np.ndarray:
     return xc.T @ xc / x.shape[0]
 
 
+@small_blas
 def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None, n_obs: int | None = None,
         group: str | None = None, group_equal: Sequence[str] = (), group_partial: Sequence[str] = (),
         std_lv: bool = False, estimator: str = "ML") -> CFAResult:
@@ -961,8 +1101,7 @@ def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None,
         group_partial = [group_partial]
     table = _build_table(terms, ov, lv, len(groups), std_lv, group_equal, group_partial)
     mdl = _Model(table, ov, lv, groups)
-    theta0 = _start_values(mdl)
-    theta, converged, it = _fit(mdl, theta0)
+    theta, converged, it = _fit(mdl, [_start_values_iv(mdl), _start_values(mdl)])
     if not converged:
         warn("the CFA estimation did not converge; results are unreliable")
     res = CFAResult(model, mdl, theta, converged, it, group, n_dropped)

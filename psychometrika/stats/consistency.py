@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import warn
+from psychometrika.stats.common import warn
 from psychometrika.stats.icc import icc_wide
 
 __all__ = ["order_sensitivity", "paraphrase_sensitivity", "positional_bias", "response_quality"]

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import as_item_frame, warn
+from psychometrika.stats.common import as_item_frame, warn
 
 __all__ = ["cor_ci"]
 

@@ -35,7 +35,7 @@ from scipy.special import expit
 
 from psychometrika.errors import DataError
 
-from ._common import as_item_frame, warn
+from .common import small_blas, as_item_frame, warn
 
 __all__ = ["dif", "ordinal_logit"]
 
@@ -217,6 +217,7 @@ def _class(delta: float, significant: bool, cuts: tuple[float, float]) -> str:
 
 
 # ----------------------------------------------------------------------------- DIF
+@small_blas
 def dif(data: Any, group: Any, items: Sequence[str] | None = None,
         match: Literal["rest", "total", "theta"] | Any = "rest", alpha: float = 0.01,
         effect_size: Literal["zumbo", "jodoin"] = "jodoin", p_adjust: Literal["none", "holm", "bonferroni"] = "none",

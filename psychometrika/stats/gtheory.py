@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import StatsResult, fmt_frame
+from psychometrika.stats.common import small_blas, StatsResult, fmt_frame
 
 __all__ = ["GStudyResult", "d_study", "d_study_plan", "g_study"]
 
@@ -72,6 +72,7 @@ def _effect_name(combo: Sequence[str]) -> str:
     return ":".join(combo)
 
 
+@small_blas
 def g_study(df: pd.DataFrame, *, value: str = "score",
             facets: Sequence[str] = ("item", "persona", "instruction_id", "order_id", "seed"),
             object: str | None = None) -> GStudyResult:

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import warn
+from psychometrika.stats.common import small_blas, warn
 
 __all__ = ["icc", "icc_wide"]
 
@@ -94,6 +94,7 @@ def icc_wide(data: Any, *, ci: float = 0.95) -> pd.DataFrame:
     return out
 
 
+@small_blas
 def icc(data: pd.DataFrame, targets: str | None = None, raters: str | None = None, ratings: str | None = None, *,
         ci: float = 0.95) -> pd.DataFrame:
     """The six Shrout–Fleiss intraclass correlations with F tests and CIs, like ``psych::ICC``.

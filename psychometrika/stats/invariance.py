@@ -37,8 +37,8 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import PsychometrikaWarning, StatsResult, fmt_frame
-from psychometrika.stats.cfa import GROUP_EQUAL, CFAResult, _pkey, cfa
+from psychometrika.stats.common import small_blas, PsychometrikaWarning, StatsResult, fmt_frame
+from psychometrika.stats.cfa import GROUP_EQUAL, CFAResult, param_key, cfa
 
 __all__ = ["InvarianceResult", "invariance", "LEVELS"]
 
@@ -98,7 +98,7 @@ def _misfit(fit: CFAResult) -> dict[str, float]:
     """Per parameter of the equality-constrained model, the n-weighted squared standardised residual of the
     moment it mainly reproduces: an item's mean (intercepts), its variance (residual variances) or its row of
     covariances (loadings). Used to rank the partial-invariance candidates before refitting."""
-    m = fit._m
+    m = fit.spec
     score: dict[str, float] = {}
     for gi, grp in enumerate(m.groups, start=1):
         sd = np.sqrt(np.diag(grp.S))
@@ -115,10 +115,11 @@ def _misfit(fit: CFAResult) -> dict[str, float]:
                 v = float(np.sum(res_cov[r.i] ** 2))
             else:
                 continue
-            score[_pkey(r)] = score.get(_pkey(r), 0.0) + grp.n * v
+            score[param_key(r)] = score.get(param_key(r), 0.0) + grp.n * v
     return score
 
 
+@small_blas
 def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[str] = tuple(LEVELS),
                std_lv: bool = False, delta_cfi: float = -0.01, delta_rmsea: float = 0.015,
                partial: bool | int = True) -> InvarianceResult:
@@ -183,7 +184,7 @@ def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[s
         lev, prev = table.loc[k, "level"], table.loc[k - 1, "level"]
         new_kinds = [x for x in LEVELS[lev] if x not in LEVELS[prev]]
         fit = fits[lev]
-        params = sorted({_pkey(r) for r in fit._m.table
+        params = sorted({param_key(r) for r in fit.spec.table
                          if r.free and r.label.startswith(".eq.") and any(GROUP_EQUAL[x](r) for x in new_kinds)})
         if partial is not True and int(partial) < len(params):  # refit only the most misfitting candidates
             misfit = _misfit(fit)

@@ -43,7 +43,7 @@ from scipy.special import expit
 
 from psychometrika.errors import DataError
 
-from ._common import StatsResult, as_item_frame, fmt_frame, warn
+from .common import small_blas, StatsResult, as_item_frame, fmt_frame, warn
 
 __all__ = ["IRTResult", "grm", "twopl"]
 
@@ -484,6 +484,7 @@ def _irt(data: Any, equal_slopes: bool, n_quad: int, max_iter: int, tol: float, 
                      _theta=fit["theta"], _logw=fit["logw"])
 
 
+@small_blas
 def grm(data: Any, n_quad: int = 61, max_iter: int = 100, tol: float = 1e-4,
         equal_slopes: bool = False, se: bool = True) -> IRTResult:
     """Samejima's graded response model by marginal maximum likelihood (EM, then (quasi-)Newton).
@@ -522,6 +523,7 @@ def grm(data: Any, n_quad: int = 61, max_iter: int = 100, tol: float = 1e-4,
     return _irt(data, equal_slopes, n_quad, max_iter, tol, se, False, "grm(data)", "Graded response model")
 
 
+@small_blas
 def twopl(data: Any, n_quad: int = 61, max_iter: int = 100, tol: float = 1e-4,
           equal_slopes: bool = False, se: bool = True) -> IRTResult:
     """Two-parameter logistic model for dichotomous items by marginal maximum likelihood.

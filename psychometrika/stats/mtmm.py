@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import (
+from psychometrika.stats.common import (
+    small_blas,
     StatsResult,
     fmt_frame,
     pairwise_cor,
@@ -104,6 +105,7 @@ def _rel_lookup(reliabilities: Any, units: list[tuple[str, str]]) -> np.ndarray:
     return np.array(out)
 
 
+@small_blas
 def mtmm(scores: pd.DataFrame, *, trait: str = "trait", method: str = "method",
          subject: str | Sequence[str] | None = None, value: str = "score",
          reliabilities: Any = None) -> MTMMResult:

@@ -29,11 +29,12 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats._common import (
+from psychometrika.stats.common import (
+    small_blas,
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
-    pairwise_cov, r_quantile, smc, sym_eigen, warn,
+    DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, r_quantile, smc, sym_eigen, warn,
 )
-from psychometrika.stats.factor import _extract, _fa_core, _gpf_oblique
+from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
 __all__ = ["alpha", "AlphaResult", "alpha_ci", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
            "omega", "OmegaResult", "score_items", "ScoreItemsResult", "reverse_items"]
@@ -162,6 +163,10 @@ class AlphaResult(StatsResult):
             if "Bootstrap" in self.ci.index:
                 b = self.ci.loc["Bootstrap"]
                 lines.append(f"Bootstrap {b['lower']:.{digits}f}  {b['alpha']:.{digits}f}  {b['upper']:.{digits}f}")
+                lines.append(f"(bootstrap: {self.n_iter} resamples, "
+                             + (f"seed = {self.seed})" if self.seed is not None else "no seed: not reproducible)"))
+            elif self.scores is not None:
+                lines.append("(no bootstrap CI: n_iter = 1, psych's default; pass n_iter=1000, seed=... for one)")
         lines += ["", " Reliability if an item is dropped:", fmt_frame(self.alpha_drop, digits), "",
                   " Item statistics ", fmt_frame(self.item_stats, digits)]
         if self.response_freq is not None:
@@ -169,7 +174,8 @@ class AlphaResult(StatsResult):
         return lines
 
 
-def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False, n_iter: int = 1000,
+@small_blas
+def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False, n_iter: int = 1,
           seed: int | None = None, n_obs: float | None = None) -> AlphaResult:
     """Cronbach's alpha and item statistics, equal to R's ``psych::alpha``.
 
@@ -185,9 +191,12 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
     check_keys : bool
         Reverse items that load negatively on the first principal component (with a warning).
     n_iter : int
-        Bootstrap replications for the bootstrap CI (``<= 1`` disables it).
+        Bootstrap replications for a bootstrap CI. The default ``1`` (psych's ``n.iter = 1``) computes
+        none: the bootstrap is opt-in, e.g. ``n_iter=1000, seed=1`` (about 1-20 s; ``ci`` then has a
+        ``Bootstrap`` row and the summary says how it was made).
     seed : int, optional
-        Seed of the bootstrap.
+        Seed of the bootstrap resampling (numpy ``default_rng``): the same seed gives the same CI. Without
+        one the bootstrap CI differs from call to call (the summary says so).
 
     Notes
     -----
@@ -290,7 +299,8 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
     out = AlphaResult(total=total_s, alpha_drop=res["alpha_drop"], item_stats=item_stats,
                       response_freq=response_freq, ci=pd.DataFrame.from_dict(ci_rows, orient="index"),
                       keys=pd.Series(key, index=names, name="keys"), scores=total.rename("score"),
-                      boot=boot, nvar=nvar, reversed=[n for n, k in zip(names, key) if k < 0])
+                      boot=boot, nvar=nvar, reversed=[n for n, k in zip(names, key) if k < 0],
+                      n_iter=int(n_iter) if boot is not None else 1, seed=seed)
     return out
 
 
@@ -399,6 +409,7 @@ class SplitHalfResult(StatsResult):
                 f"({'all' if self.exhaustive else 'a random sample of'} {self.n_splits} splits)"]
 
 
+@small_blas
 def split_half(data: Any, check_keys: bool = False, keys: Sequence[str] | None = None, n_sample: int = 10000,
                seed: int | None = None, n_obs: float | None = None) -> SplitHalfResult:
     """All split-half reliabilities, equal to R's ``psych::splitHalf``.
@@ -510,18 +521,19 @@ class GuttmanResult(StatsResult):
 def _glb_fa(r: np.ndarray) -> float:
     """psych's ``glb.fa``: sum of R with communalities of a maximal (df >= 0) minres model in the diagonal."""
     nv = r.shape[0]
-    _l, _c, values, _ = _extract(r, 1, "minres")
+    _l, _c, values, _ = extract(r, 1, "minres")
     nf = int(np.sum(values > 0))
     df = nv * (nv - 1) / 2 - nf * nv + nf * (nf - 1) / 2
     if df < 0:
         nf -= 1
     nf = max(1, min(nf, nv - 1))
-    load, _c, _v, _ = _extract(r, nf, "minres")
+    load, _c, _v, _ = extract(r, nf, "minres")
     rr = r.copy()
     np.fill_diagonal(rr, np.sum(load ** 2, axis=1))
     return float(rr.sum() / r.sum())
 
 
+@small_blas
 def guttman(data: Any, keys: Sequence[str] | None = None, n_obs: float | None = None) -> GuttmanResult:
     """Guttman's (1945) lower bounds lambda 1-6, the glb and ten Berge's mu, as ``psych::guttman``.
 
@@ -628,6 +640,7 @@ class OmegaResult(StatsResult):
                 fmt_frame(self.omega_group, d)]
 
 
+@small_blas
 def omega(data: Any, nfactors: int = 3, fm: str = "minres", rotate: str = "oblimin",
           n_obs: float | None = None, flip: bool = True) -> OmegaResult:
     """McDonald's omega hierarchical and total via a Schmid-Leiman transformation, as ``psych::omega``.
@@ -663,19 +676,28 @@ def omega(data: Any, nfactors: int = 3, fm: str = "minres", rotate: str = "oblim
         raise DataError(f"{nfactors} factors requested for only {nvar} variables")
     if nvar < 6 and fm == "ml":
         fm = "minres"
+    try:
+        return _omega(m, names, nvar, nfactors, fm, inp, flip)
+    except DEGENERATE_ERRORS:
+        raise DataError(f"omega could not be computed on this degenerate scale: {degenerate_reason(m, names)}",
+                        hint="drop duplicated or unrelated items, or ask for fewer factors") from None
+
+
+def _omega(m: np.ndarray, names: list[str], nvar: int, nfactors: int, fm: str, inp: Any,
+           flip: bool) -> OmegaResult:
     import warnings as _w
-    core = _fa_core(m, names, nfactors, fm, "varimax", inp.n_obs, None)
+    core = fa_core(m, names, nfactors, fm, "varimax", inp.n_obs, None)
     orth = core["L"]
     if nfactors == 1:
         warn("omega_h is not meaningful with one factor; only omega_t is")
         fload, phi = orth, np.ones((1, 1))
         gload = np.array([1.0])
     else:
-        fload, phi, _T = _gpf_oblique(orth)
+        fload, phi, _T = gpf_oblique(orth)
         if nfactors > 2:
             with _w.catch_warnings():
                 _w.simplefilter("ignore")
-                g = _fa_core(phi, [f"F{i + 1}" for i in range(nfactors)], 1, fm, "none", None, None,
+                g = fa_core(phi, [f"F{i + 1}" for i in range(nfactors)], 1, fm, "none", None, None,
                              warn_heywood=False)
             gload = g["L"][:, 0]
         else:
@@ -790,6 +812,7 @@ def _parse_keys(keys: Mapping[str, Sequence[str]], names: list[str]) -> tuple[np
     return K, used, list(keys)
 
 
+@small_blas
 def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = False, impute: str = "median",
                 min_value: float | None = None, max_value: float | None = None,
                 n_obs: float | None = None) -> ScoreItemsResult:

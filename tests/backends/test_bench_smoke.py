@@ -10,11 +10,11 @@ pytest.importorskip("torch")
 
 
 def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
-    from psychometrika.backends.bench import main
+    from psychometrika.tools.bench import main
 
     out = tmp_path / "bench.json"
     lines: list[str] = []
-    import psychometrika.backends.bench as bench
+    import psychometrika.tools.bench as bench
 
     res = bench.run("cpu", "tiny-random", n_items=3, n_orders=2, batch_size=4, dtype="float32",
                     print_fn=lines.append)
@@ -33,7 +33,7 @@ def test_benchmark_runs_on_a_tiny_random_model(tmp_path):
 
 
 def test_benchmark_variants_are_checked():
-    import psychometrika.backends.bench as bench
+    import psychometrika.tools.bench as bench
 
     assert bench.parse_settings("attention=matmul,compile=true,min_prefix=8") == {
         "attention": "matmul", "compile": True, "min_prefix": 8}
@@ -58,3 +58,27 @@ def test_bench_command_runs_the_compiled_lean_forward(tmp_path, capsys):
     assert {"score_shared_prefix_hf", "score_shared_prefix[attention=matmul]"} <= set(res["methods"])
     assert res["max_abs_dlogprob"] < 0.05  # bf16 (the random models' default): rounding, not a different answer
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("speedup_vs_naive=")
+
+
+def test_benchmark_prompts_come_from_the_plan_and_the_old_paths_are_aliases():
+    import importlib
+    import sys
+
+    import psychometrika.tools.bench as bench
+    import psychometrika.tools.convert as convert
+    from psychometrika.instruments import load_instrument
+
+    for new in (bench, convert):
+        old = new.__name__.replace(".tools.", ".backends.")
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=f"moved to {new.__name__}"):
+            assert importlib.import_module(old) is new
+    plan = bench.workload_plan(3, n_orders=2)
+    items = [it for it in load_instrument("bfi-44").items[:3]]
+    assert list(plan["item"]) == [it.id for it in items] * 2
+    assert list(plan["permutation"].map(list)) == [[0, 1, 2, 3, 4]] * 3 + [[0, 1, 2, 4, 3]] * 3
+    first = plan["messages"].iloc[0]
+    assert items[0].text in first[1]["content"] and first[-1] == {"role": "assistant", "content": "Answer:"}
+    assert bench.workload(3, n_orders=2)[4] == tuple(plan["messages"].iloc[4])
+    with pytest.raises(ValueError, match="at most 120 option orders"):
+        bench.workload_plan(1, n_orders=121)

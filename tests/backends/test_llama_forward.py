@@ -140,7 +140,7 @@ def _requests():
 
 
 def test_backend_uses_the_lean_forward_with_the_same_scores():
-    from psychometrika.backends.bench import make_random_llama
+    from psychometrika.tools.bench import make_random_llama
     from psychometrika.backends.hf import TransformersBackend
     from psychometrika.errors import BackendError
 

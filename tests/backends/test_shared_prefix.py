@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(scope="module", params=["auto", "transformers"])
 def backends(request):
     """(unshared, shared) backends; both forwards: psychometrika's lean one (auto) and transformers'."""
-    from psychometrika.backends.bench import make_random_llama
+    from psychometrika.tools.bench import make_random_llama
     from psychometrika.backends.hf import TransformersBackend
 
     model, tok = make_random_llama("cpu", "float32", shape="tiny")

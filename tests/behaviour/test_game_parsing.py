@@ -1,4 +1,4 @@
-"""Corpus of realistic and adversarial answers to the economic games, parsed by plan.parsing.parse_number.
+"""Corpus of realistic and adversarial answers to the economic games, parsed by answers.parsing.parse_number.
 
 Each case is (answer text, (min, max) of the item, expected status, expected value). Cases the current parser
 got wrong before session 2's parser fix are kept in PARSER_BUGS as regression cases.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from psychometrika.plan.parsing import parse_number
+from psychometrika.answers import parse_number
 
 OK = [
     # plain numbers and answer phrases

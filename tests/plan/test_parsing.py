@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from psychometrika.plan.parsing import is_refusal, parse_answer, words_to_number
+from psychometrika.answers import is_refusal, parse_answer, words_to_number
 
 LIKERT = ["Disagree strongly", "Disagree a little", "Neither agree nor disagree", "Agree a little", "Agree strongly"]
 NUM = ["1", "2", "3", "4", "5"]
@@ -93,8 +93,8 @@ def test_refusal_detector():
 
 
 def test_integer_answers_are_enforced_for_integer_formats():
+    from psychometrika.answers import generate_row
     from psychometrika.backends.base import GenerateResult
-    from psychometrika.engine.run import generate_row
 
     row = {"n_options": 0, "response_type": "numeric", "numeric_min": 0, "numeric_max": 10}
     half = GenerateResult("k", "I would send 2.5 coins.", 10, 5, 0.1)
@@ -104,3 +104,11 @@ def test_integer_answers_are_enforced_for_integer_formats():
     assert generate_row({**row, "numeric_integer": False}, half)["chosen_value"] == 2.5
     ok = generate_row({**row, "numeric_integer": True}, whole)
     assert ok["status"] == "ok" and ok["chosen_value"] == 3.0
+
+
+def test_plan_parsing_is_a_deprecated_alias_of_the_answers_parser():
+    import psychometrika.answers.parsing as answers
+    import psychometrika.plan.parsing as old
+
+    assert old.parse_answer is answers.parse_answer and old.is_refusal is answers.is_refusal
+    assert old.parse_answer("Answer: 4", options=[], labels=["1", "2", "3", "4", "5"]) == ("ok", 3)

@@ -14,7 +14,7 @@ import pytest
 
 import psychometrika as pm
 from psychometrika.errors import DataError
-from psychometrika.stats._common import PsychometrikaWarning
+from psychometrika.stats.common import PsychometrikaWarning
 
 
 def _good(n: int = 120, k: int = 5, seed: int = 3) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pytest
 
 import psychometrika as pm
 from psychometrika.design.study import load_study
-from psychometrika.engine import run as single
+from psychometrika.engine.batch import batches, prefix_sort
 from psychometrika.engine.run import run_study
 from psychometrika.plan.plan import build_plan
 from psychometrika.errors import BackendError
@@ -64,8 +64,8 @@ def test_shards_are_the_single_process_batches_in_prefix_order(dummy):
     study = load_study(study_path)
     plan = build_plan(study)
     shards = plan_shards(plan, [m.id for m in study.models], BATCH)
-    ordered = single._prefix_sort(plan)
-    assert [len(s) for s in shards] == [len(b) for b in single._batches(ordered, BATCH)]
+    ordered = prefix_sort(plan)
+    assert [len(s) for s in shards] == [len(b) for b in batches(ordered, BATCH)]
     assert np.concatenate([s.rows["cell_key"].to_numpy() for s in shards]).tolist() == ordered["cell_key"].tolist()
     # a prefix group (persona + instructions + scale) is one contiguous run of shards, never split apart
     prefixes = [s.prefix for s in shards]

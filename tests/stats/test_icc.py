@@ -12,7 +12,7 @@ import pytest
 import psychometrika as pm
 import psychometrika.stats as pms
 from psychometrika.errors import DataError
-from psychometrika.stats._common import PsychometrikaWarning
+from psychometrika.stats.common import PsychometrikaWarning
 
 FIX = Path(__file__).resolve().parents[1] / "r" / "fixtures"
 REF = json.loads((FIX / "icc_reference.json").read_text())

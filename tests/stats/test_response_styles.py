@@ -18,9 +18,9 @@ from scipy.stats import multivariate_normal
 import psychometrika as pm
 import psychometrika.stats as pms
 from psychometrika.errors import DataError
-from psychometrika.stats._common import PsychometrikaWarning
+from psychometrika.stats.common import PsychometrikaWarning
 
-rs_mod = importlib.import_module("psychometrika.stats.response_styles")
+rs_mod = importlib.import_module("psychometrika.stats.ordinal")
 FIX = Path(__file__).resolve().parents[1] / "r" / "fixtures"
 REF = json.loads((FIX / "irt_polychoric.json").read_text())
 RHO = 1e-4       # psych's optimize() stops at tol = eps^0.25; our optimum has the higher likelihood

@@ -1,24 +1,23 @@
-"""CLI commands of the engine: ``plan``, ``run``, ``export``, ``bench``, ``serve``, ``convert``."""
+"""Study commands: ``plan``, ``run``, ``export`` and ``quickstart`` (a study from its file to its report)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 200)
+from .app import app, console
 
 
+@app.command("plan")
 def plan(study: Path = typer.Argument(..., help="Study YAML file."),
          as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
     """Print the design's factorial size, prompt count, shared-prefix share and estimated run time."""
     from ..design.study import load_study
     from ..plan.plan import build_plan, plan_summary
-    from .run import estimate_seconds
+    from ..engine.run import estimate_seconds
 
     s = load_study(study)
     p = build_plan(s)
@@ -42,6 +41,7 @@ def plan(study: Path = typer.Argument(..., help="Study YAML file."),
         console.print(f"estimated run time for {m}: {secs / 60:.1f} min (nominal rate of its backend)")
 
 
+@app.command("run")
 def run(study: Path = typer.Argument(..., help="Study YAML file."),
         out: Path = typer.Option(..., "--out", "-o", help="Run folder (created; resumed if it holds this study)."),
         force: bool = typer.Option(False, "--force", help="Move another study's run in --out aside."),
@@ -52,7 +52,7 @@ def run(study: Path = typer.Argument(..., help="Study YAML file."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Ray worker actors (default: one per "
                                                                           "GPU, or per CPU for CPU backends).")) -> None:
     """Administer a study (resumable: re-run the same command after an interruption)."""
-    from .run import run_study
+    from ..engine.run import run_study
 
     rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size,
                     executor="ray" if ray else None, ray_address=ray, workers=workers)
@@ -60,6 +60,7 @@ def run(study: Path = typer.Argument(..., help="Study YAML file."),
                   f"{rep.refused} refusals, in {rep.seconds:.1f} s → {out}", highlight=False)
 
 
+@app.command("export")
 def export(run_dir: Path = typer.Argument(..., help="Run folder."),
            dest: Path = typer.Argument(..., help="Output file: .csv, .parquet or .sav (SPSS).")) -> None:
     """Export the response table for R or SPSS."""
@@ -68,14 +69,13 @@ def export(run_dir: Path = typer.Argument(..., help="Run folder."),
     console.print(f"wrote {export_run(run_dir, dest)}")
 
 
+@app.command("quickstart")
 def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--study",
                                           help="Study file (default: the quickstart study)."),
                out: Path = typer.Option(Path("runs/quickstart"), "--out", "-o", help="Run folder."),
                no_report: bool = typer.Option(False, "--no-report", help="Only administer, do not build the report.")
                ) -> None:
-    """Run the quickstart study on the embedded model, then build its report (if the report stage is installed)."""
-    import importlib.util
-
+    """Run the quickstart study on the embedded model, then build its report."""
     from ..errors import StudyError
 
     if not study.exists():
@@ -92,60 +92,10 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
     console.print(table.to_string())
     if no_report:
         return
-    if importlib.util.find_spec("psychometrika.report.build") is None:
-        console.print("(the report stage is not available in this version: responses are in "
-                      f"{out}; read them with pm.read_run)")
-        return
     from ..report.build import build_report
 
     book = build_report(out, out / "book")
     console.print(f"report: open {book}")
 
 
-def bench(device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
-          model: str = typer.Option("smollm2", "--model", help="smollm2 (embedded) or llama3-8b-random."),
-          items: int = typer.Option(22, "--items", min=1, help="Items per option order."),
-          orders: int = typer.Option(4, "--orders", min=1, help="Option orders (distinct permutations of the scale)."),
-          batch_size: int = typer.Option(16, "--batch-size", min=1),
-          compile: bool = typer.Option(False, "--compile", help="torch.compile the lean forward's decoder layer."),
-          variant: list[str] = typer.Option([], "--variant", help="Also time shared-prefix scoring with these "
-                                            "backend settings, e.g. attention=matmul (repeatable)."),
-          json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON.")) -> None:
-    """Benchmark per-item generation, batched generation, batched and shared-prefix option scoring."""
-    from ..backends.bench import main as bench_main
-
-    argv = ["--device", device, "--model", model, "--items", str(items), "--orders", str(orders),
-            "--batch-size", str(batch_size)] + (["--json", str(json_out)] if json_out else []) \
-        + (["--compile"] if compile else []) + (["--variants", *variant] if variant else [])
-    bench_main(argv)
-
-
-def serve(model: str = typer.Option("embedded", "--model", help="'embedded', a model folder, .gguf file or hub id."),
-          host: str = typer.Option("127.0.0.1", "--host"),
-          port: int = typer.Option(8000, "--port", min=0, max=65535),
-          api_key_env: str | None = typer.Option(None, "--api-key-env",
-                                                 help="Environment variable holding the key clients must send.")) -> None:
-    """Serve a model over an OpenAI-compatible API (``/v1/chat/completions`` with logprobs) for the openai backend."""
-    from ..backends.serve import main as serve_main
-
-    serve_main(["--model", model, "--host", host, "--port", str(port)]
-               + (["--api-key-env", api_key_env] if api_key_env else []))
-
-
-def convert(gguf: str = typer.Argument("embedded", help="A .gguf file, or 'embedded'."),
-            out: Path | None = typer.Argument(None, help="Output folder (default: the psychometrika cache)."),
-            dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16, float16 or float32.")) -> None:
-    """Convert a GGUF model into a safetensors folder (what vLLM loads)."""
-    from ..backends.convert import gguf_to_safetensors
-
-    console.print(str(gguf_to_safetensors(gguf, out, dtype=dtype)))
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("convert")(convert)
-    app.command("bench")(bench)
-    app.command("quickstart")(quickstart)
-    app.command("plan")(plan)
-    app.command("run")(run)
-    app.command("export")(export)
+__all__ = ["export", "plan", "quickstart", "run"]

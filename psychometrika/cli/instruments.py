@@ -1,41 +1,25 @@
-"""The ``psychometrika`` command line (typer + rich).
-
-Every user error prints one clear message (file:line:column: field: problem, and a hint) and exits with
-status 2; ``--debug`` shows the Python traceback as well.
-"""
+"""``psychometrika instruments ...``: list, show, validate instrument files and print their JSON Schema."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .errors import BackendError, PsychometrikaError
+from ..errors import PsychometrikaError
+from .app import app, console
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Measure large language models with psychological instruments.")
 instruments_app = typer.Typer(no_args_is_help=True, help="List, show, validate instrument files.")
 app.add_typer(instruments_app, name="instruments")
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-_state = {"debug": False}
 
-
-@app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks on errors.")) -> None:
-    _state["debug"] = debug
-
-
-# ---------------------------------------------------------------------------------------------- instruments
 @instruments_app.command("list")
 def instruments_list() -> None:
     """List the available instruments (built-in and plugins) with their licences."""
-    from .instruments import list_instruments
+    from ..instruments import list_instruments
 
     table = Table(title="Instruments")
     for col in ("id", "name", "items", "scales", "format", "licence", "source"):
@@ -50,7 +34,7 @@ def instruments_list() -> None:
 @instruments_app.command("show")
 def instruments_show(instrument: str = typer.Argument(..., help="Instrument id, alias, or YAML file.")) -> None:
     """Show an instrument: provenance, licence, scales and items."""
-    from .instruments import load_instrument
+    from ..instruments import load_instrument
 
     inst = load_instrument(instrument)
     console.print(f"[bold]{inst.name}[/bold] ({inst.id} v{inst.version})")
@@ -82,7 +66,7 @@ def instruments_show(instrument: str = typer.Argument(..., help="Instrument id, 
 @instruments_app.command("validate")
 def instruments_validate(files: list[Path] = typer.Argument(..., help="Instrument YAML files.")) -> None:
     """Validate instrument files; prints one line per file, exit status 2 if any is invalid."""
-    from .instruments import load_instrument_file
+    from ..instruments import load_instrument_file
 
     bad = 0
     for f in files:
@@ -100,57 +84,10 @@ def instruments_validate(files: list[Path] = typer.Argument(..., help="Instrumen
 @instruments_app.command("schema")
 def instruments_schema() -> None:
     """Print the JSON Schema of the instrument format (for editors)."""
-    from .instruments import json_schema
+    from ..instruments import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
-def _register_optional_commands() -> None:
-    """Commands of later stages register themselves here when their modules exist."""
-    import importlib
-
-    for mod in ("psychometrika.engine.cli", "psychometrika.report.cli"):
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("psychometrika"):
-                continue
-            raise
-        m.register(app)
-
-
-def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point of the ``psychometrika`` command."""
-    _register_optional_commands()
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
-        rc = app(args=args, standalone_mode=False)
-    except PsychometrikaError as exc:
-        if debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except BackendError as exc:
-        if debug:
-            raise
-        print(f"backend error: {exc}", file=sys.stderr)
-        sys.exit(3)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click/typer usage errors
-            exc.show()
-            sys.exit(2)
-        if debug:
-            raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(rc if isinstance(rc, int) else 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+__all__ = ["instruments_app", "instruments_list", "instruments_show", "instruments_validate",
+           "instruments_schema"]

@@ -1,17 +1,16 @@
-"""CLI commands of the report stage: ``report`` and ``reproduce`` (registered by ``psychometrika.cli``)."""
+"""Report commands: ``report`` (build the offline book of a run) and ``reproduce`` (re-run and compare)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-console = Console(width=None if sys.stdout.isatty() else 200)
+from .app import app, console
 
 
+@app.command("report")
 def report(run_dir: Path = typer.Argument(..., help="Run folder (the --out of `psychometrika run`)."),
            out: Optional[Path] = typer.Option(None, "--out", "-o",
                                               help="Book folder (default: RUN_DIR/book). HTML in OUT/_build/html."),
@@ -21,7 +20,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder (the --out of `p
                                                      "when Playwright and Chromium are installed)."),
            no_progress: bool = typer.Option(False, "--no-progress", help="No progress display.")) -> None:
     """Build the offline HTML report (Jupyter Book) of a run; no network access is needed."""
-    from .build import build_report
+    from ..report.build import build_report
 
     book = out if out is not None else run_dir / "book"
     index = build_report(run_dir, book, pdf=pdf, progress=not no_progress, check=check)
@@ -30,6 +29,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder (the --out of `p
     console.print(f"report: open {index}", highlight=False)
 
 
+@app.command("reproduce")
 def reproduce(source: Path = typer.Argument(..., help="Run folder or its manifest.json (or a book's "
                                                       "data/manifest.json)."),
               out: Path = typer.Option(..., "--out", "-o", help="Folder for the new run."),
@@ -41,7 +41,7 @@ def reproduce(source: Path = typer.Argument(..., help="Run folder or its manifes
 
     Exit status 0 when every statistic is reproduced (within --tol), 1 otherwise.
     """
-    from .reproduce import reproduce as _reproduce
+    from ..report.reproduce import reproduce as _reproduce
 
     res = _reproduce(source, out, progress=not no_progress, tol=tol)
     if diff_csv is not None:
@@ -51,9 +51,4 @@ def reproduce(source: Path = typer.Argument(..., help="Run folder or its manifes
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("report")(report)
-    app.command("reproduce")(reproduce)
-
-
-__all__ = ["register", "report", "reproduce"]
+__all__ = ["report", "reproduce"]
