@@ -19,7 +19,8 @@ from typing import Optional
 import typer
 
 from ..errors import BackendError, PsychometrikaError
-from . import study, report, tools, instruments  # noqa: F401,I001  (each registers its commands on ``app``, in this order)
+# each module registers its commands on ``app`` when imported; this order is the order of ``--help``
+from . import study, report, tools, instruments  # noqa: F401,I001
 from .app import app, console
 
 

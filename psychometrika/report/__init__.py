@@ -18,7 +18,7 @@ from typing import Any
 
 _NAMES = {
     "compute_statistics": "psychometrika.report.statistics",
-    "load_run": "psychometrika.report.statistics",
+    "load_run": "psychometrika.report.run_data",
     "flatten_statistics": "psychometrika.report.statistics",
     "diff_statistics": "psychometrika.report.statistics",
     "ReportStatistics": "psychometrika.report.statistics",

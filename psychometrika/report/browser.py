@@ -19,6 +19,7 @@ and a Chromium (``apt-get install -y chromium``).
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -127,12 +128,21 @@ def default_pages(html_dir: Path) -> list[str]:
     return sorted(p.name for p in Path(html_dir).glob("*.html") if p.name not in skip)
 
 
-def _executable(executable: str | None) -> str:
-    if executable:
-        return executable
-    from .build import find_chromium
+def find_chromium() -> str:
+    """Path of a Chromium/Chrome executable (``$PSYCHOMETRIKA_CHROMIUM`` first)."""
+    env = os.environ.get("PSYCHOMETRIKA_CHROMIUM")
+    if env and Path(env).exists():
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    raise ReportError("printing to PDF needs Chromium, which was not found",
+                      hint="install it (Debian/Ubuntu: apt-get install -y chromium) or set PSYCHOMETRIKA_CHROMIUM")
 
-    return find_chromium()
+
+def _executable(executable: str | None) -> str:
+    return executable or find_chromium()
 
 
 def playwright_available() -> bool:
@@ -232,4 +242,4 @@ def _check_page(context, html_dir: Path, name: str, expect: Sequence[str], timeo
     return pc
 
 
-__all__ = ["BookCheck", "PageCheck", "check_book", "default_pages", "playwright_available"]
+__all__ = ["BookCheck", "PageCheck", "check_book", "default_pages", "find_chromium", "playwright_available"]

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from .browser import find_chromium
 from .errors import ReportError
 
 MARKER = ".psychometrika-book"
@@ -55,19 +56,6 @@ def sources_dir() -> Path:
             return Path(c)
     raise ReportError("the report sources (reports/_config.yml, _toc.yml, chapters) were not found",
                       hint="run from a checkout of psychometrika, or set PSYCHOMETRIKA_REPORT_SOURCES")
-
-
-def find_chromium() -> str:
-    """Path of a Chromium/Chrome executable (``$PSYCHOMETRIKA_CHROMIUM`` first)."""
-    env = os.environ.get("PSYCHOMETRIKA_CHROMIUM")
-    if env and Path(env).exists():
-        return env
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
-        p = shutil.which(name)
-        if p:
-            return p
-    raise ReportError("printing to PDF needs Chromium, which was not found",
-                      hint="install it (Debian/Ubuntu: apt-get install -y chromium) or set PSYCHOMETRIKA_CHROMIUM")
 
 
 def _check_jupyter_book() -> None:

@@ -20,15 +20,19 @@ Every statistics module imports these from here (no module imports another's pri
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import threading
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from psychometrika.answers.columns import RESPONDENT_COLUMNS  # noqa: F401  (re-exported for stats modules)
 from psychometrika.errors import DataError
 
 __all__: list[str] = []  # helpers: nothing is re-exported by psychometrika.stats
@@ -43,6 +47,58 @@ class PsychometrikaWarning(UserWarning):
 def warn(message: str, stacklevel: int = 3) -> None:
     """Emit a :class:`PsychometrikaWarning` (thin wrapper so callers stay one-liners)."""
     warnings.warn(message, PsychometrikaWarning, stacklevel=stacklevel)
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+#: Environment variable: BLAS threads used inside the statistics (default 1; ``0`` = leave BLAS alone).
+BLAS_THREADS_ENV = "PSYCHOMETRIKA_BLAS_THREADS"
+_blas_state = threading.local()
+_controller: Any = None
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS libraries (built once; ``None`` without threadpoolctl)."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    return _controller or None
+
+
+def blas_threads() -> int:
+    """BLAS threads the statistics use: ``$PSYCHOMETRIKA_BLAS_THREADS`` (default 1; 0 = no limit)."""
+    raw = os.environ.get(BLAS_THREADS_ENV, "1").strip()
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        raise DataError(f"{BLAS_THREADS_ENV} must be a whole number of threads, got {raw!r}") from None
+
+
+def small_blas(fn: Callable) -> Callable:
+    """Decorator: run ``fn`` with BLAS limited to :func:`blas_threads` threads (threadpoolctl).
+
+    The statistics multiply small matrices (tens of items), where multithreaded BLAS only adds overhead and,
+    on a machine busy with other work, threads that wait for each other (10-35x slower). Nested decorated
+    calls set the limit once (the outermost call)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        limit = blas_threads()
+        if getattr(_blas_state, "depth", 0) or limit == 0:
+            return fn(*args, **kwargs)
+        ctl = _blas_controller()
+        if ctl is None:
+            return fn(*args, **kwargs)
+        _blas_state.depth = 1
+        try:
+            with ctl.limit(limits=limit, user_api="blas"):
+                return fn(*args, **kwargs)
+        finally:
+            _blas_state.depth = 0
+    return wrapper
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -118,6 +174,30 @@ def is_correlation_matrix(x: Any, tol: float = 1.5e-8) -> bool:
     if abs(np.prod(np.diag(a)) - 1) > tol:
         return False
     return bool(a.min() >= -1 and a.max() <= 1)
+
+
+def perfectly_correlated_pairs(r: np.ndarray, names: Sequence[str], tol: float = 1e-10) -> list[tuple[str, str]]:
+    """Pairs of variables whose correlation is ±1 (identical items up to sign and scale)."""
+    a = np.asarray(r, dtype=float)
+    i, j = np.where(np.triu(np.abs(a) >= 1 - tol, 1))
+    return [(str(names[x]), str(names[y])) for x, y in zip(i, j)]
+
+
+def degenerate_reason(r: np.ndarray, names: Sequence[str]) -> str:
+    """Words for why a factor model of the correlation matrix ``r`` is degenerate (used in the
+    :class:`DataError` when a factor computation fails): identical items, or no correlation at all."""
+    pairs = perfectly_correlated_pairs(r, names)
+    if pairs:
+        shown = ", ".join(f"{a!r} and {b!r}" for a, b in pairs[:5]) + (" ..." if len(pairs) > 5 else "")
+        return f"item(s) {shown} are perfectly correlated (identical up to sign and scale)"
+    off = np.asarray(r, dtype=float)[~np.eye(len(r), dtype=bool)]
+    if off.size and np.all(np.abs(off) < 1e-12):
+        return "the items are uncorrelated (every correlation is 0), so there is no common factor"
+    return "the correlation matrix is (nearly) singular or the factor solution has no variance"
+
+
+#: Arithmetic failures of a factor computation on a degenerate matrix, turned into a DataError.
+DEGENERATE_ERRORS = (ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
 
 
 def check_correlation_matrix(r: Any, *, what: str = "correlation matrix") -> pd.DataFrame:
@@ -338,8 +418,8 @@ def fmt_frame(df: pd.DataFrame | pd.Series, digits: int = 2) -> str:
 class StatsResult:
     """Base class of statistics results.
 
-    Subclasses set attributes (DataFrames/Series/floats named like psych's output with dots
-    turned into underscores) and implement :meth:`_summary_lines`. ``summary()`` returns a
+    Subclasses are dataclasses whose fields are named like psych's / lavaan's output (dots turned into
+    underscores); they implement :meth:`to_frame` (the main table) and :meth:`_summary_lines`. ``summary()`` returns a
     :class:`Summary` (a ``str``) laid out like psych's ``print`` method; ``print(result)``
     prints the same text.
     """
@@ -348,6 +428,14 @@ class StatsResult:
 
     def _summary_lines(self, digits: int) -> list[str]:  # pragma: no cover - overridden
         return []
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result's main table as a DataFrame (each subclass documents which)."""
+        raise NotImplementedError(f"{type(self).__name__}.to_frame")  # pragma: no cover - every result defines it
+
+    def _scalars(self, *names: str) -> pd.DataFrame:
+        """One-row DataFrame of scalar attributes (for :meth:`to_frame`)."""
+        return pd.DataFrame([{n: getattr(self, n) for n in names}])
 
     def summary(self, digits: int = 2) -> Summary:
         """Text report in the layout of psych's ``print`` method (values rounded to ``digits``)."""
@@ -361,9 +449,6 @@ class StatsResult:
 
 
 # ----------------------------------------------------------------------------- LLM response tables
-#: Columns of the tidy response table that identify a respondent (as ``psychometrika.scoring``).
-RESPONDENT_COLUMNS = ("model", "persona", "instruction_id", "stem_id", "order_id", "label_scheme", "seed",
-                      "repetition")
 
 
 def parse_keys(keys: Any, items: list[str]) -> tuple[dict[str, int], dict[str, list[str]]]:
@@ -399,3 +484,96 @@ def parse_keys(keys: Any, items: list[str]) -> tuple[dict[str, int], dict[str, l
     if missing:
         raise DataError(f"keys name item(s) not in the data: {missing}")
     return item_key, scales
+
+# ----------------------------------------------------------------------------- CI column convention
+#: The confidence-interval columns of every statistics table (pingouin / effectsize style): ``CI`` (the level),
+#: ``CI_low``, ``CI_high``; for one of several estimates in a row ``<estimate>_CI_low`` / ``<estimate>_CI_high``.
+CI_LOW, CI_HIGH = "CI_low", "CI_high"
+
+
+def z_value(ci: float) -> float:
+    """Two-sided normal quantile for a confidence level (1.959964 for ``ci = 0.95``)."""
+    from scipy import stats
+    if not 0 < ci < 1:
+        raise DataError(f"ci must be a level between 0 and 1 (e.g. 0.95), got {ci!r}")
+    return float(stats.norm.ppf(1 - (1 - ci) / 2))
+
+
+class _AliasLoc:
+    """``.loc`` of an :class:`AliasFrame`: old column names in the column key are translated."""
+
+    def __init__(self, frame: "AliasFrame"):
+        self._frame = frame
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, tuple) and len(key) == 2:
+            key = (key[0], self._frame._translate(key[1]))
+        return pd.DataFrame.loc.fget(self._frame)[key]  # type: ignore[attr-defined]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pd.DataFrame.loc.fget(self._frame)[key] = value  # type: ignore[attr-defined]
+
+
+def _translate(obj: Any, labels: Any, key: Any) -> Any:
+    aliases = getattr(obj, "_column_aliases", None) or {}
+    if isinstance(key, str) and key in aliases and key not in labels:
+        warnings.warn(f"column {key!r} was renamed {aliases[key]!r}; the old name stops working in the next "
+                      "release", DeprecationWarning, stacklevel=4)
+        return aliases[key]
+    if isinstance(key, list):
+        return [_translate(obj, labels, k) for k in key]
+    return key
+
+
+class AliasSeries(pd.Series):
+    """A row of an :class:`AliasFrame`: the old column names still read (``row["lower"]``)."""
+
+    _metadata = ["_column_aliases"]
+
+    @property
+    def _constructor(self):  # type: ignore[override]
+        return AliasSeries
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(_translate(self, self.index, key))
+
+
+class AliasFrame(pd.DataFrame):
+    """A DataFrame whose renamed columns can still be read by their old names for one release.
+
+    ``frame["lower"]``, ``frame.lower`` and ``frame.loc[:, "lower"]`` return the renamed column (``CI_low``)
+    with a :class:`DeprecationWarning`; the old names are not columns (no duplicated data)."""
+
+    _metadata = ["_column_aliases"]
+
+    @property
+    def _constructor(self):  # type: ignore[override]
+        return AliasFrame
+
+    @property
+    def _constructor_sliced(self):  # type: ignore[override]
+        return AliasSeries
+
+    def _translate(self, key: Any) -> Any:
+        return _translate(self, self.columns, key)
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self._translate(key))
+
+    def __getattr__(self, name: str) -> Any:
+        aliases = object.__getattribute__(self, "__dict__").get("_column_aliases") or {}
+        if name in aliases:
+            return self[name]
+        return super().__getattr__(name)
+
+    @property
+    def loc(self) -> _AliasLoc:  # type: ignore[override]
+        return _AliasLoc(self)
+
+
+def renamed_columns(frame: pd.DataFrame, aliases: Mapping[str, str]) -> AliasFrame:
+    """``frame`` as an :class:`AliasFrame` in which each old name of ``aliases`` (old -> new) still reads."""
+    out = AliasFrame(frame)
+    out._column_aliases = {old: new for old, new in aliases.items() if new in frame.columns}
+    return out
+

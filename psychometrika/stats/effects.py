@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import warn
+from psychometrika.stats.common import renamed_columns, warn, z_value
 
 __all__ = [
     "cohen_d",
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 _ALTERNATIVES = ("two.sided", "greater", "less")
+#: Column names before the CI convention (``<estimate>_CI_low``); still readable for one release.
+_OLD_PREFIXED_CI = {f"{e}_ci_{s}": f"{e}_CI_{s}" for e in ("d", "g") for s in ("low", "high")}
 
 
 # ============================================================================ helpers
@@ -77,8 +79,27 @@ def _ci_level(ci: float, alternative: str) -> float:
     return ci if alternative == "two.sided" else 2 * ci - 1
 
 
+#: Largest |noncentrality| for which scipy's noncentral t/F distributions are computed reliably; beyond it
+#: the CDF is NaN and a CI root search is meaningless.
+MAX_NONCENTRALITY = 5e4
+
+
+class _NonFinite(Exception):
+    """The CDF of the noncentral distribution is not finite during a CI root search."""
+
+
+def _checked(f):
+    def g(x: float) -> float:
+        v = f(x)
+        if not np.isfinite(v):
+            raise _NonFinite(x)
+        return v
+    return g
+
+
 def _solve(f, target_side_lo: float, target_side_hi: float, start: float) -> float:
     """Root of a decreasing function ``f`` (CDF minus target as a function of the noncentrality)."""
+    f = _checked(f)
     lo, hi = start - 1.0, start + 1.0
     step = 1.0
     while f(lo) < 0:
@@ -91,6 +112,12 @@ def _solve(f, target_side_lo: float, target_side_hi: float, start: float) -> flo
     return optimize.brentq(f, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=500)
 
 
+def _too_large(stat: str, value: float) -> DataError:
+    return DataError(f"the {stat} statistic ({value:.4g}) is too large for a noncentral confidence interval: "
+                     "the data have (almost) no variance relative to the effect",
+                     hint="check for constant or near-constant groups; report the effect without a CI (ci=None)")
+
+
 def ncp_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, float]:
     """Noncentrality parameters bounding a ``level`` CI for an observed t (effectsize's ``.get_ncp_t``).
 
@@ -99,9 +126,14 @@ def ncp_t_ci(t: float, df: float, level: float = 0.95) -> tuple[float, float]:
     """
     if not np.isfinite(t) or not np.isfinite(df) or df <= 0:
         return float("nan"), float("nan")
+    if abs(t) > MAX_NONCENTRALITY:
+        raise _too_large("t", t)
     a = 1 - level
-    lo = _solve(lambda d: stats.nct.cdf(t, df, d) - (1 - a / 2), 0, 0, t)
-    hi = _solve(lambda d: stats.nct.cdf(t, df, d) - a / 2, 0, 0, t)
+    try:
+        lo = _solve(lambda d: stats.nct.cdf(t, df, d) - (1 - a / 2), 0, 0, t)
+        hi = _solve(lambda d: stats.nct.cdf(t, df, d) - a / 2, 0, 0, t)
+    except _NonFinite:
+        raise _too_large("t", t) from None
     return lo, hi
 
 
@@ -116,8 +148,11 @@ def ncp_f_ci(f: float, df1: float, df2: float, level: float = 0.90) -> tuple[flo
     a = 1 - level
     probs = (a / 2, 1 - a / 2)
 
+    if f * df1 > MAX_NONCENTRALITY:
+        raise _too_large("F", f)
+
     def root(p: float) -> float:
-        g = lambda lam: (stats.ncf.cdf(f, df1, df2, lam) if lam > 0 else stats.f.cdf(f, df1, df2)) - p
+        g = _checked(lambda lam: (stats.ncf.cdf(f, df1, df2, lam) if lam > 0 else stats.f.cdf(f, df1, df2)) - p)
         if g(0.0) <= 0:
             return 0.0
         hi = max(1.0, f * df1)
@@ -125,7 +160,10 @@ def ncp_f_ci(f: float, df1: float, df2: float, level: float = 0.90) -> tuple[flo
             hi *= 2
         return optimize.brentq(g, 0.0, hi, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=500)
 
-    lower, upper = root(probs[1]), root(probs[0])
+    try:
+        lower, upper = root(probs[1]), root(probs[0])
+    except _NonFinite:
+        raise _too_large("F", f) from None
     if f <= stats.f.ppf(probs[0], df1, df2):
         upper = 0.0
     if f <= stats.f.ppf(probs[1], df1, df2):
@@ -142,6 +180,15 @@ def _limit(out: dict[str, float], alternative: str, lb: float, ub: float) -> dic
 
 
 # ============================================================================ standardized differences
+#: A standard deviation at rounding level of the data's magnitude counts as no variance.
+_SD_RELATIVE_ZERO = 1e-12
+
+
+def _no_variance(s: float, *samples: np.ndarray) -> bool:
+    scale = max([1.0] + [float(np.max(np.abs(a))) for a in samples if a is not None and a.size])
+    return not s > _SD_RELATIVE_ZERO * scale
+
+
 def _difference(x: Any, y: Any, *, kind: str, paired: bool, pooled_sd: bool, mu: float, ci: float | None,
                 alternative: str) -> pd.DataFrame:
     _check_ci(ci, alternative)
@@ -188,12 +235,15 @@ def _difference(x: Any, y: Any, *, kind: str, paired: bool, pooled_sd: bool, mu:
                 se = math.sqrt(se1 ** 2 + se2 ** 2)
                 df = se ** 4 / (se1 ** 4 / (n1 - 1) + se2 ** 4 / (n2 - 1))
         else:
+            if _no_variance(s2, ya):
+                raise DataError("the control group (y) has no variance, so Glass' delta is undefined")
             s = s2
             hn = 1 / n2 + s1 ** 2 / (n1 * s2 ** 2)
             se = s2 * math.sqrt(hn)
             df = n2 - 1
-    if s == 0:
-        raise DataError("the standard deviation is 0, so the standardized difference is undefined")
+    if _no_variance(s, xa, ya):
+        raise DataError("the standard deviation is 0, so the standardized difference is undefined",
+                        hint="constant groups (e.g. every answer the same) have no standardized effect size")
     name = {"d": "Cohens_d", "g": "Hedges_g", "delta": "Glass_delta"}[kind]
     out: dict[str, float] = {name: (d - mu) / s}
     if ci is not None:
@@ -303,6 +353,10 @@ def _anova_es(model: Any, *, kind: str, partial: bool, ci: float | None, alterna
         for e, d in zip(es, df):
             e = max(0.0, float(e))
             f = (e / d) / ((1 - e) / df_res) if e < 1 else math.inf
+            if not math.isfinite(f):
+                raise DataError("the effect explains all the variance (residual sum of squares 0), so its "
+                                "confidence interval is undefined",
+                                hint="check for a constant outcome within groups; use ci=None for the estimate alone")
             lo, hi = ncp_f_ci(max(f, 0.0), d, df_res, level)
             lows.append(lo / (lo + df_res))
             highs.append(hi / (hi + df_res))
@@ -382,7 +436,7 @@ def cohen_h(p1: Any, p2: Any, *, n1: int | None = None, n2: int | None = None, c
     if ci is not None:
         if not n1v or not n2v:
             raise DataError("the CI of Cohen's h needs the sample sizes n1 and n2 (or give 0/1 data)")
-        z = stats.norm.ppf(1 - (1 - _ci_level(ci, alternative)) / 2)
+        z = z_value(_ci_level(ci, alternative))
         se = math.sqrt(0.25 * (1 / n1v + 1 / n2v))
         out.update(CI=ci, CI_low=h - z * 2 * se, CI_high=h + z * 2 * se)
         out = _limit(out, alternative, -math.pi, math.pi)
@@ -396,8 +450,8 @@ def compare_groups(df: pd.DataFrame, dv: str, group: str, *, ref: Any = None, pa
 
     One row per comparison with ``group1`` (the compared group), ``group2`` (the reference or
     second group), ``n1 n2 mean1 mean2 sd1 sd2``, Cohen's ``d = (mean1 − mean2)/s_pooled`` with
-    its noncentral-t CI (``d_ci_low``, ``d_ci_high``), Hedges' ``g`` with CI (``g_ci_low``,
-    ``g_ci_high``), Student's ``t``, ``df`` and two-sided ``p`` — exactly :func:`cohen_d` /
+    its noncentral-t CI (``d_CI_low``, ``d_CI_high``), Hedges' ``g`` with CI (``g_CI_low``,
+    ``g_CI_high``; the old ``d_ci_low`` ... names still read, deprecated), Student's ``t``, ``df`` and two-sided ``p`` — exactly :func:`cohen_d` /
     :func:`hedges_g`. With ``paired_by`` (column(s) identifying the unit measured in every group,
     e.g. ``("persona", "seed")``) the comparison is paired on the units present in both groups:
     ``d`` is :math:`d_z` (mean difference / SD of differences) and ``n1 = n2`` = number of pairs.
@@ -442,18 +496,18 @@ def compare_groups(df: pd.DataFrame, dv: str, group: str, *, ref: Any = None, pa
                                "mean2": float(np.mean(y)) if len(y) else np.nan,
                                "sd1": float(np.std(x, ddof=1)) if len(x) > 1 else np.nan,
                                "sd2": float(np.std(y, ddof=1)) if len(y) > 1 else np.nan}
-        nan = {k: np.nan for k in ("d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high", "t", "df", "p")}
+        nan = {k: np.nan for k in ("d", "d_CI_low", "d_CI_high", "g", "g_CI_low", "g_CI_high", "t", "df", "p")}
         try:
             d = cohen_d(x, y, paired=bool(keys), ci=ci).iloc[0]
             g = hedges_g(x, y, paired=bool(keys), ci=ci).iloc[0]
             tt = stats.ttest_rel(x, y) if keys else stats.ttest_ind(x, y)
-            row.update(d=d["Cohens_d"], d_ci_low=d["CI_low"], d_ci_high=d["CI_high"], g=g["Hedges_g"],
-                       g_ci_low=g["CI_low"], g_ci_high=g["CI_high"], t=float(tt.statistic),
+            row.update(d=d["Cohens_d"], d_CI_low=d["CI_low"], d_CI_high=d["CI_high"], g=g["Hedges_g"],
+                       g_CI_low=g["CI_low"], g_CI_high=g["CI_high"], t=float(tt.statistic),
                        df=float(len(x) - 1 if keys else len(x) + len(y) - 2), p=float(tt.pvalue))
         except DataError:
             row.update(nan)
         rows.append(row)
-    out = pd.DataFrame(rows)
+    out = renamed_columns(pd.DataFrame(rows), _OLD_PREFIXED_CI)
     if out["d"].isna().any():
         warn("some comparisons have fewer than 2 observations per group or no variance; their effect sizes are NaN")
     return out

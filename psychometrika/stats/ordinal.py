@@ -10,6 +10,8 @@ Reference: Olsson, U. (1979). Maximum likelihood estimation of the polychoric co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 import math
 from collections.abc import Sequence
@@ -21,7 +23,7 @@ from numpy.polynomial.legendre import leggauss
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import StatsResult, as_item_frame, cor_smooth, fmt_frame, warn
+from psychometrika.stats.common import small_blas, StatsResult, as_item_frame, cor_smooth, fmt_frame, warn
 from psychometrika.stats.reliability import AlphaResult, OmegaResult, alpha, omega
 
 __all__ = ["PolychoricResult", "ordinal_alpha", "ordinal_omega", "polychoric"]
@@ -84,6 +86,7 @@ def _poly_rho(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray) -> tuple[float, f
 
 
 # ============================================================================ polychoric
+@dataclass(repr=False, eq=False)
 class PolychoricResult(StatsResult):
     """Result of :func:`polychoric` (psych's ``poly`` object).
 
@@ -101,8 +104,14 @@ class PolychoricResult(StatsResult):
 
     _title = "Polychoric correlations"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    rho: pd.DataFrame
+    tau: pd.DataFrame
+    n_obs: int
+    global_thresholds: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """The polychoric correlation matrix ``rho``."""
+        return self.rho.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         low = self.rho.where(np.tril(np.ones(self.rho.shape, dtype=bool)))
@@ -110,6 +119,7 @@ class PolychoricResult(StatsResult):
                 " with tau of ", fmt_frame(self.tau, digits)]
 
 
+@small_blas
 def polychoric(data: Any, correct: float = 0.5, smooth: bool = True, max_cat: int = 8) -> PolychoricResult:
     """Polychoric correlations by the two-step method, equal to ``psych::polychoric``.
 
@@ -205,6 +215,7 @@ def polychoric(data: Any, correct: float = 0.5, smooth: bool = True, max_cat: in
                             n_obs=int(x.shape[0]), global_thresholds=global_)
 
 
+@small_blas
 def ordinal_alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False) -> AlphaResult:
     """Ordinal alpha: Cronbach's alpha of the polychoric correlation matrix (Zumbo et al., 2007).
 
@@ -221,6 +232,7 @@ def ordinal_alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool
     return alpha(pc.rho, keys=keys, check_keys=check_keys, n_obs=pc.n_obs)
 
 
+@small_blas
 def ordinal_omega(data: Any, nfactors: int = 3, fm: str = "minres") -> OmegaResult:
     """Ordinal omega: ``psych::omega`` (Schmid-Leiman omega_h and omega_t) of the polychoric matrix.
 

@@ -94,14 +94,62 @@ def test_factor_tables_use_human_loadings_or_the_scoring_key(sim_stats):
     assert row["phi"] == pytest.approx((x * y).sum() / np.sqrt((x ** 2).sum() * (y ** 2).sum()), abs=1e-10)
 
 
-def test_missing_statistics_become_notes(sim_stats):
-    names = {"quality": ["response_quality", "positional_bias", "order_sensitivity", "paraphrase_sensitivity"],
-             "factor": ["cfa"], "behaviour": ["cor_ci", "mtmm"], "effects": ["compare_groups"],
-             "gstudy": ["g_study"]}
-    for section, fns in names.items():
-        for fn in fns:
-            noted = any(f"pm.{fn}`" in n for n in sim_stats.notes[section])
-            assert noted == (not hasattr(pm, fn)), (section, fn)
+def test_a_changed_statistics_signature_or_result_fails_the_build(sim_run, monkeypatch):
+    """The sections call the statistics directly: a renamed argument or result column is an error, not a
+    silently missing table."""
+    import psychometrika.report.sections.behaviour as behaviour
+    import psychometrika.report.sections.reliability as reliability
+
+    def alpha_renamed(x, keys=None, iterations=1000):  # n_iter renamed
+        return pm.alpha(x, keys, n_iter=iterations)
+
+    monkeypatch.setattr(reliability, "alpha", alpha_renamed)
+    with pytest.raises(TypeError, match="n_iter"):
+        compute_statistics(sim_run, sections=["reliability"])
+    monkeypatch.undo()
+    monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"CI_low": "lo"}))
+    with pytest.raises(KeyError, match="CI_low"):
+        compute_statistics(sim_run, sections=["behaviour"])
+
+
+def test_data_problems_become_notes_in_plain_words(sim_run, monkeypatch):
+    import psychometrika.report.sections.factor as factor
+    import psychometrika.report.sections.reliability as reliability
+
+    def no_split_half(*_a, **_k):
+        raise pm.DataError("split-half reliability needs more respondents")
+
+    def singular(*_a, **_k):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(reliability, "split_half", no_split_half)
+    monkeypatch.setattr(factor, "fa", singular)
+    st = compute_statistics(sim_run, sections=["reliability", "factor"])
+    assert "report-mini E (sim): split half: not computed (split-half reliability needs more respondents)." \
+        in st.notes["reliability"]
+    assert any(n.startswith("report-mini (sim): EFA: not computed (a correlation or covariance matrix of these "
+                            "answers is singular") for n in st.notes["factor"])
+    assert st["reliability"]["split_half_mean"].isna().all() and st["reliability"]["alpha"].notna().all()
+    assert st["efa_loadings"].empty
+
+
+def test_position_only_answers_give_no_reliability_artefacts(tmp_path):
+    """Every answer the first displayed option (original and reversed orders): α and ω are undefined and said to
+    be, in words (no exception names), instead of ω_t = 1 or split-half values of -1e16."""
+    from _reportlib import study_text
+
+    from psychometrika.engine.run import run_study
+
+    study = tmp_path / "study.yaml"
+    study.write_text(study_text("{id: sim, backend: dummy, model: sim, settings: {position_bias: 60}}",
+                                "{include_none: true}", orders="[original, reversed]"))
+    run_study(study, tmp_path / "run", progress=False)
+    st = compute_statistics(tmp_path / "run", sections=["reliability"])
+    rel = st["reliability"]
+    assert len(rel) == 4 and rel[["alpha", "omega_t", "split_half_mean", "beta"]].isna().all().all()
+    notes = st.notes["reliability"]
+    assert len([n for n in notes if "reliability is undefined" in n]) == 4
+    assert not any("Error" in n or "division" in n for n in notes)
 
 
 def test_data_hash_detects_a_single_changed_answer(sim_run):
@@ -163,3 +211,32 @@ def test_comparability_tables_come_from_the_run(sim_run, sim_stats):
     assert set(styles["persona"]) == {"none", "warm", "cold"} and styles["acquiescence"].notna().all()
     plan = sim_stats["d_study_plan"]
     assert (plan.loc[plan["reached"].astype(bool), "g_planned"] >= 0.8).all()
+
+
+def test_every_section_has_its_module_in_book_order():
+    from psychometrika.report.results import SECTIONS
+    from psychometrika.report.sections import COMPUTE
+
+    assert tuple(COMPUTE) == SECTIONS
+    assert all(fn.__module__ == f"psychometrika.report.sections.{name}" for name, fn in COMPUTE.items())
+
+
+def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_behaviour(tmp_path):
+    """The quickstart's instruments answered by position alone (as the embedded model does): every section is
+    computed without a foreign exception, and the economic games are behaviour (as in pm.behaviour_scores)."""
+    from psychometrika.engine.run import run_study
+
+    text = (REPO / "analyses" / "quickstart.yaml").read_text()
+    models = text[text.index("models:"):text.index("personas:")]
+    study = tmp_path / "study.yaml"
+    study.write_text(text.replace(models, "models: [{id: sim, backend: dummy, model: sim, "
+                                          "settings: {position_bias: 60}}]\n"))
+    run_study(study, tmp_path / "run", progress=False)
+    st = compute_statistics(tmp_path / "run")
+    assert {"econ-games:TRUST", "sjt-core:A"} <= set(st["self_behaviour"]["behaviour"])
+    assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3", "ipip-16pf"}
+    rel = st["reliability"]
+    assert rel.loc[rel["instrument"] == "bfi-44", "alpha"].isna().all()
+    assert any("bfi-44 A (sim): not computed (" in n and "reliability is undefined" in n
+               for n in st.notes["reliability"])
+    assert "response_styles" in st
