@@ -50,6 +50,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "ordinal_logit", "ordinal_omega", "paraphrase_sensitivity", "parse_lavaan", "polychoric",
         "positional_bias", "response_quality", "response_styles", "reverse_items", "score_items",
         "split_half", "twopl",
+        "SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen",
     ),
     "psychometrika.store": (
         "RunStore", "atomic_write_bytes", "export_run", "read_manifest", "read_run",
