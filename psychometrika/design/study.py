@@ -58,7 +58,7 @@ class InstrumentChoice(_Strict):
 
 class ModelSpec(_Strict):
     id: Identifier = Field(description="Name of the model in the results.")
-    backend: Literal["transformers", "vllm", "openai", "dummy"] = "transformers"
+    backend: Literal["transformers", "vllm", "openai", "dummy", "simulated"] = "transformers"
     model: str = Field(default="embedded", description="'embedded', a local folder, a hub id, or the "
                                                        "server's model name for openai.")
     settings: dict[str, Any] = Field(default_factory=dict, description="Backend settings (dtype, device, "
