@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import secrets
+import psychometrika.secrets as secrets
 from ..errors import StoreError
 from .lock import RunLock, refuse_if_locked
 
