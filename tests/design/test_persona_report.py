@@ -26,7 +26,7 @@ def test_section_tables_on_a_planted_shaped_run(planted_dir):
     val = st.tables["shaping_validity"].set_index(["design", "trait"])
     assert val.loc[("single", "extraversion"), "rho"] == pytest.approx(1.0)
     assert val.loc[("concurrent", "extraversion"), "accuracy"] == 1.0
-    assert len(st.tables["shaping_matrix"]) == 1 * 3 + 3 * 3  # single: E row; concurrent: 3 x 3
+    assert len(st.tables["shaping_matrix"]) == 1 * 5 + 3 * 5  # single: E row; concurrent: E, A, C rows; 5 scales
     assert set(st.tables["shaping_levels"]["level"]) == set(range(1, 10))
 
 
