@@ -234,8 +234,11 @@ def load_study(path: str | Path) -> Study:
         try:
             block = materialise(study.personas, Path(path).parent, inputs)
         except StudyError as exc:
-            if exc.file is None:
-                exc = StudyError(exc.message, file=str(path), field=exc.field or "personas", hint=exc.hint)
+            if exc.file is None:  # name the study file; "personas.x.y: problem" -> field personas.x.y
+                where, sep, rest = exc.message.partition(": ")
+                named = exc.field is None and sep and where.startswith("personas")
+                exc = StudyError(rest if named else exc.message, file=str(path),
+                                 field=where if named else (exc.field or "personas"), hint=exc.hint)
             raise exc from None
         study = study.model_copy(update={"personas": block})
         study._source = str(path)
