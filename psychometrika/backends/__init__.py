@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
+import typing
 from typing import Any
 
 from ..errors import BackendError
+from ..secrets import is_secret_name
 from .base import Backend, GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
 
 #: backend name -> "module:Class"
@@ -52,17 +55,61 @@ def backend_settings(name: str) -> list[str]:
     return [p.name for p in params if p.kind is p.KEYWORD_ONLY]
 
 
+#: settings that must be >= 1 (counts) whatever the backend
+_AT_LEAST_ONE = frozenset({"batch_size", "max_concurrency", "threads", "top_logprobs", "tensor_parallel_size",
+                           "min_prefix"})
+
+
 def check_settings(name: str, settings: dict[str, Any]) -> None:
     """Raise :class:`BackendError` naming any setting that backend ``name`` does not take (a typo such as
-    ``batchsize`` would otherwise be ignored, or fail deep inside the engine)."""
+    ``batchsize`` would otherwise be ignored, or fail deep inside the engine), a value of the wrong type
+    (``delay_s: "0.0.1"``), a non-finite number, a negative duration (``*_s``) or a count below 1."""
     known = backend_settings(name)
     unknown = sorted(set(settings) - set(known))
-    if "api_key" in unknown:
-        raise BackendError("do not put an API key in a study file or in code: set it in an environment variable "
-                           "and name that with api_key_env (default OPENAI_API_KEY)")
+    secret = [k for k in unknown if is_secret_name(k)]
+    if secret:
+        raise BackendError(f"settings.{secret[0]}: do not put an API key or token in a study file or in code: set "
+                           "it in an environment variable and name that with api_key_env (default OPENAI_API_KEY)")
     if unknown:
         raise BackendError(f"unknown setting(s) {', '.join(unknown)} for backend {name!r}; "
                            f"it takes: {', '.join(sorted(known))}")
+    hints = _setting_types(name)
+    for key, value in settings.items():
+        problem = _setting_problem(key, value, hints.get(key))
+        if problem:
+            raise BackendError(f"settings.{key}: {problem}")
+
+
+def _setting_types(name: str) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(backend_class(name).__init__)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: check names only
+        return {}
+
+
+def _setting_problem(key: str, value: Any, hint: Any) -> str | None:
+    """Why ``value`` does not fit setting ``key`` (annotated ``hint``), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    if hint is not None:
+        from pydantic import TypeAdapter, ValidationError
+
+        try:
+            TypeAdapter(hint).validate_python(value, strict=True)
+        except ValidationError as exc:
+            want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            got = type(value).__name__
+            if isinstance(value, str):
+                return f"expected {want}, got the text {value!r} (YAML reads a number only when it is one)"
+            return f"expected {want}, got {got} {value!r} ({exc.errors()[0].get('msg', 'invalid')})"
+        except Exception:  # noqa: BLE001 - an annotation pydantic cannot check
+            pass
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key.endswith("_s") and value < 0:
+            return f"a duration cannot be negative ({value})"
+        if key in _AT_LEAST_ONE and value < 1:
+            return f"must be at least 1, not {value}"
+    return None
 
 
 def make_backend(name: str, model: str | None = None, **settings: Any) -> Backend:

@@ -34,7 +34,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
+from .. import secrets
 from ..errors import BackendError
+from ..secrets import env_name_problem
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
 from .chat import has_prefill
 
@@ -73,8 +75,12 @@ class OpenAIBackend:
             raise BackendError(f"prefill must be 'continue' or 'drop', not {prefill!r}")
         if max_concurrency < 1 or max_retries < 0 or top_logprobs < 1:
             raise BackendError("max_concurrency and top_logprobs must be >= 1 and max_retries >= 0")
+        problem = env_name_problem(api_key_env) if api_key_env else None
+        if problem:
+            raise BackendError(problem)
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
+        secrets.register(os.environ.get(api_key_env, "") if api_key_env else "")  # masked in every message
         self.max_concurrency, self.max_retries = int(max_concurrency), int(max_retries)
         self.backoff_s, self.max_backoff_s, self.timeout_s = float(backoff_s), float(max_backoff_s), float(timeout_s)
         self.top_logprobs, self.prefill = int(top_logprobs), prefill
@@ -246,9 +252,6 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _safe(exc: BaseException) -> str:
-    """An error message without any API key in it."""
-    msg = f"{type(exc).__name__}: {exc}"
-    for name, val in os.environ.items():
-        if val and len(val) >= 8 and ("KEY" in name or "TOKEN" in name or "SECRET" in name) and val in msg:
-            msg = msg.replace(val, "***")
-    return msg
+    """An error message without any API key in it (see :func:`psychometrika.secrets.redact_text`: the key of
+    ``api_key_env`` whatever the variable's name, bearer tokens, secret-like variables)."""
+    return secrets.redact_text(f"{type(exc).__name__}: {exc}")

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import InstrumentError, StudyError
 from ..instruments.registry import load_instrument
 from ..instruments.schema import Instrument, Item, Paraphrase
-from .study import First, Persona, Sample, Study
+from .orders import expand_orders
+from .study import First, Persona, Sample, Study, is_path_like
+
+#: default largest number of prompts a study may plan (``--max-prompts`` or $PSYCHOMETRIKA_MAX_PROMPTS
+#: change it); the size is computed arithmetically, before anything is expanded
+DEFAULT_MAX_PROMPTS = 5_000_000
+_limit: dict[str, int | None] = {"max_prompts": None}
+
+
+def set_max_prompts(n: int | None) -> None:
+    """Set the largest plan this process will build (None: $PSYCHOMETRIKA_MAX_PROMPTS or the default)."""
+    if n is not None and n < 1:
+        raise StudyError(f"--max-prompts must be at least 1, not {n}")
+    _limit["max_prompts"] = n
+
+
+def max_prompts() -> int:
+    """The plan-size limit in force."""
+    if _limit["max_prompts"] is not None:
+        return int(_limit["max_prompts"])
+    env = os.environ.get("PSYCHOMETRIKA_MAX_PROMPTS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise StudyError(f"PSYCHOMETRIKA_MAX_PROMPTS must be an integer, not {env!r}") from None
+    return DEFAULT_MAX_PROMPTS
 
 NO_PERSONA = Persona(id="none", text="x")  # text unused: 'none' renders no system prompt
 
@@ -72,15 +101,71 @@ def stems_of(inst: Instrument, item: Item, choice, seed: int) -> list[tuple[str,
     return _choose(variants, choice, seed, f"stem variants of item {item.id!r}")
 
 
+def _load_choice(study: Study, name: str) -> Instrument:
+    """Load an instrument choice: a file path (relative to the study file's folder) or an id/alias."""
+    target = str(study.resolve(name)) if is_path_like(name) else name
+    try:
+        return load_instrument(target)
+    except InstrumentError as exc:
+        hint = None
+        if is_path_like(name) and not Path(target).exists() and Path(name).exists():
+            hint = (f"relative instrument paths are relative to the study file's folder "
+                    f"({Path(study.source or '.').parent}); {name} exists relative to the current folder: "
+                    "write the path relative to the study file, or give an absolute path")
+        raise StudyError(f"instrument {name!r}: {exc}", file=study.source, field="instruments",
+                         hint=hint) from None
+
+
+def instrument_digests(study: Study, by_file: bool = False) -> dict[str, str]:
+    """Content hash of each instrument of the study as loaded, by instrument id (``by_file``: by file path,
+    for messages that name the changed file)."""
+    out: dict[str, str] = {}
+    for choice in study.instrument_choices():
+        inst = _load_choice(study, choice.id)
+        digest = inst.sha256 or hashlib.sha256(inst.model_dump_json().encode()).hexdigest()
+        out[(inst.source or f"instrument {inst.id}") if by_file else inst.id] = digest
+    return out
+
+
+def plan_size(study: Study, factors: "Factors") -> int:
+    """The number of prompts the study's plan will hold, computed without expanding it."""
+    per_model = 0
+    for adm in factors.instruments:
+        inst = adm.instrument
+        n_instr = len(adm.instructions)
+        for item in adm.items:
+            fmt = inst.format_of(item)
+            k = len(fmt.labels) if fmt.type == "likert" else len(item.options or []) \
+                if fmt.type == "multiple_choice" else 0
+            n_orders = len(expand_orders(factors.order_specs, k)) if k else 1
+            n_schemes = len(factors.label_schemes) if k else 1
+            n_stems = len(stems_of(inst, item, study.paraphrases.stems, study.seed))
+            per_model += n_stems * n_orders * n_schemes * n_instr
+    return per_model * len(factors.personas) * len(factors.seeds) * factors.repetitions * len(study.models)
+
+
+def check_plan_size(study: Study, factors: "Factors", limit: int | None = None) -> int:
+    """Refuse a study whose plan would exceed ``limit`` prompts (default :func:`max_prompts`), naming its size
+    and its factors; return the size."""
+    n = plan_size(study, factors)
+    limit = max_prompts() if limit is None else limit
+    if n > limit:
+        sizes = factors.sizes()
+        sizes["models"] = len(study.models)
+        parts = ", ".join(f"{v:,} {k}" for k, v in sizes.items())
+        raise StudyError(f"the study plans {n:,} prompts ({parts}); the limit is {limit:,}", file=study.source,
+                         hint="make the design smaller (fewer repetitions, seeds, personas or orders), or raise "
+                              "the limit with --max-prompts N (or $PSYCHOMETRIKA_MAX_PROMPTS)")
+    return n
+
+
 def expand_factors(study: Study) -> Factors:
-    """Load the study's instruments and pick their items and paraphrases."""
+    """Load the study's instruments and pick their items and paraphrases; refuse a plan above the size limit
+    (see :func:`check_plan_size`) before anything is expanded."""
     admin: list[AdministeredInstrument] = []
     seen: set[str] = set()
     for choice in study.instrument_choices():
-        try:
-            inst = load_instrument(choice.id)
-        except InstrumentError as exc:
-            raise StudyError(f"instrument {choice.id!r}: {exc}", file=study.source, field="instruments") from None
+        inst = _load_choice(study, choice.id)
         if inst.id in seen:
             raise StudyError(f"instrument {inst.id!r} is listed twice", file=study.source, field="instruments")
         seen.add(inst.id)
@@ -106,5 +191,7 @@ def expand_factors(study: Study) -> Factors:
         admin.append(AdministeredInstrument(inst, items, instructions))
     personas = ([NO_PERSONA] if study.personas.include_none else []) + list(study.personas.items)
     seeds = list(study.decoding.seeds)
-    return Factors(admin, personas, seeds, study.decoding.repetitions, list(study.label_schemes),
-                   list(study.option_orders))
+    factors = Factors(admin, personas, seeds, study.decoding.repetitions, list(study.label_schemes),
+                      list(study.option_orders))
+    check_plan_size(study, factors)
+    return factors

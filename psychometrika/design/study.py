@@ -24,23 +24,34 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..errors import StudyError
 from ..instruments.schema import Identifier
+from ..secrets import env_name_problem, is_secret_name
 from ..yamlio import load_model, parse_yaml, read_text, validate
+
+#: the largest seed (seeds are stored as 64-bit integers)
+MAX_SEED = 2**63 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="A seed: an integer from 0 to 2**63 - 1.")]
+
+#: backend settings that change only how fast answers come, never what they are: left out of the study's
+#: identity, so changing them between runs resumes the same folder
+SPEED_SETTINGS = frozenset({"delay_s", "timeout_s", "max_concurrency", "batch_size", "max_retries", "backoff_s",
+                            "max_backoff_s", "threads"})
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class InstrumentChoice(_Strict):
     """An instrument and optionally a subset of its scales or items."""
 
-    id: str = Field(min_length=1, description="Instrument id or alias, or a path to a YAML file.")
+    id: str = Field(min_length=1, description="Instrument id or alias, or a path to a YAML file (a relative "
+                                              "path is relative to the study file's folder).")
     scales: list[str] | None = None
     items: list[str] | None = None
 
@@ -58,10 +69,12 @@ class ModelSpec(_Strict):
     def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
         """Refuse credentials in a study file. Whether the backend takes each setting is checked where the
         backends are known: :func:`psychometrika.engine.session.load_checked_study` (``plan`` and ``run``)."""
-        for k in v:
-            if "key" in k.lower() and k.lower() not in {"api_key_env"}:
-                raise ValueError(f"settings.{k}: never put API keys in a study file; name the environment "
-                                 "variable with api_key_env instead")
+        for k, val in v.items():
+            if is_secret_name(k):
+                raise ValueError(f"settings.{k}: never put API keys or tokens in a study file; name the "
+                                 "environment variable that holds it with api_key_env instead")
+            if str(k).lower().endswith("_env") and (problem := env_name_problem(val)):
+                raise ValueError(f"settings.{k}: {problem}")
         return v
 
 
@@ -73,13 +86,13 @@ class Persona(_Strict):
 class Personas(_Strict):
     include_none: bool = Field(default=True, description="Also administer without any persona (id 'none').")
     items: list[Persona] = Field(default_factory=list)
-    file: str | None = Field(default=None, description="YAML file with a list of {id, text} (relative to the "
-                                                       "study file).")
+    file: str | None = Field(default=None, description="YAML file with a list of {id, text} (a relative path "
+                                                       "is relative to the study file's folder).")
 
 
 class Sample(_Strict):
     sample: int = Field(ge=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class First(_Strict):
@@ -97,8 +110,8 @@ class Paraphrases(_Strict):
 
 
 class RandomOrders(_Strict):
-    random: int = Field(ge=1)
-    seed: int = 0
+    random: int = Field(ge=1, le=1_000_000)
+    seed: Seed = 0
 
 
 OrderSpec = Union[str, RandomOrders]
@@ -108,8 +121,8 @@ class Decoding(_Strict):
     temperature: float = Field(default=0.0, ge=0)
     top_p: float = Field(default=1.0, gt=0, le=1)
     max_tokens: int = Field(default=16, ge=1, le=4096)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    repetitions: int = Field(default=1, ge=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
+    repetitions: int = Field(default=1, ge=1, le=2**31 - 1)
 
 
 class Template(_Strict):
@@ -137,7 +150,7 @@ class Study(_Strict):
 
     id: Identifier
     description: str | None = None
-    seed: int = 0
+    seed: Seed = 0
     instruments: list[Union[str, InstrumentChoice]] = Field(min_length=1)
     models: list[ModelSpec] = Field(min_length=1)
     personas: Personas = Field(default_factory=Personas)
@@ -151,6 +164,7 @@ class Study(_Strict):
     executor: Literal["local", "ray"] = "local"
 
     _source: str | None = PrivateAttr(default=None)
+    _inputs: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> "Study":
@@ -174,17 +188,52 @@ class Study(_Strict):
         """Path of the study file (None when built in memory)."""
         return self._source
 
+    def resolve(self, name: str | Path) -> Path:
+        """A relative path written in the study file, resolved by THE rule: against the study file's folder
+        (the current folder for a study built in memory). Absolute paths are kept."""
+        p = Path(name).expanduser()
+        if p.is_absolute() or self._source is None:
+            return p
+        return Path(self._source).parent / p
 
-def study_hash(study: Study) -> str:
-    """sha256 of the normalised study (independent of YAML formatting and comments).
 
-    Where it runs is not part of the design: ``executor`` is left out (normalised to ``local``), so a run begun
-    in one process can be resumed on Ray and the other way round.
+def is_path_like(name: str) -> bool:
+    """True when an instrument choice names a file rather than an id or alias."""
+    return name.endswith((".yaml", ".yml")) or "/" in name or "\\" in name
+
+
+def identity(study: Study) -> dict[str, Any]:
+    """What makes two studies the same study (the input of :func:`study_hash`).
+
+    The normalised study (independent of YAML formatting and comments) plus the content hash of every
+    instrument file as loaded (persona files are merged into ``personas`` when the study is loaded). Not part
+    of it: ``executor`` (a run begun in one process can be resumed on Ray and back) and the speed-only backend
+    settings of :data:`SPEED_SETTINGS` (``delay_s``, ``timeout_s``, ``max_concurrency``, ``batch_size``...).
     """
+    from .factors import instrument_digests
+
     data = study.model_dump(mode="json")
     data["executor"] = "local"
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    for m in data["models"]:
+        m["settings"] = {k: v for k, v in m["settings"].items() if k not in SPEED_SETTINGS}
+    data["instrument_sha256"] = instrument_digests(study)
+    return data
+
+
+def study_hash(study: Study) -> str:
+    """sha256 of the study's :func:`identity`: its normalised design and its instruments' content."""
+    payload = json.dumps(identity(study), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def study_inputs(study: Study) -> dict[str, str]:
+    """Every file the study read besides itself (instrument and persona files) with its sha256, so that a
+    resume after an edit can name the file that changed."""
+    from .factors import instrument_digests
+
+    out = dict(study._inputs)
+    out.update(instrument_digests(study, by_file=True))
+    return out
 
 
 def load_study(path: str | Path) -> Study:
@@ -192,8 +241,8 @@ def load_study(path: str | Path) -> Study:
     study, _ = load_model(path, Study, StudyError, what="study file")
     study._source = str(path)
     if study.personas.file:
-        pfile = (Path(path).parent / study.personas.file)
-        text, _ = read_text(pfile, StudyError)
+        pfile = study.resolve(study.personas.file)
+        text, digest = read_text(pfile, StudyError)
         data = parse_yaml(text, str(pfile), StudyError)
         if not isinstance(data, list):
             raise StudyError("a persona file holds a YAML list of {id, text}", file=str(pfile))
@@ -203,4 +252,5 @@ def load_study(path: str | Path) -> Study:
         data["personas"]["file"] = None
         study = validate(Study, data, str(path), StudyError, what="study file")  # re-check unique persona ids
         study._source = str(path)
+        study._inputs = {str(pfile): digest}
     return study

@@ -64,30 +64,49 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in _SUFFIXES and p.is_file())
 
 
-def _from_entry_point(ep: md.EntryPoint) -> Iterable[Instrument]:
+def _from_entry_point(ep: md.EntryPoint) -> Iterable[Instrument | InstrumentError]:
+    """The instruments of one plugin; a broken file is yielded as its error (the plugin's other files and
+    every other plugin still load)."""
     obj = ep.load()
     if isinstance(obj, ModuleType):
         folders = [Path(p) for p in getattr(obj, "__path__", [])] or [Path(obj.__file__).parent]
         for folder in folders:
             for f in _yaml_files(folder):
-                yield load_instrument_file(f)
+                yield _try_load(f)
         return
     if callable(obj):
         for entry in obj():
             if isinstance(entry, Instrument):
                 yield entry
             elif isinstance(entry, (str, Path)):
-                yield load_instrument_file(entry)
+                yield _try_load(entry)
             else:
-                raise InstrumentError(f"plugin {ep.name!r} returned {type(entry).__name__}; expected Instrument "
+                yield InstrumentError(f"plugin {ep.name!r} returned {type(entry).__name__}; expected Instrument "
                                       "objects or paths to YAML files")
         return
     raise InstrumentError(f"plugin entry point {ep.name!r} ({ep.value}) is neither a module nor a callable")
 
 
+def _try_load(path: str | Path) -> Instrument | InstrumentError:
+    try:
+        return load_instrument_file(path)
+    except InstrumentError as exc:
+        return exc
+
+
+_problems: list[str] = []
+
+
+def catalogue_problems() -> list[str]:
+    """Instrument files and plugins that failed to load (each was skipped; the rest is listed)."""
+    _catalogue()
+    return list(_problems)
+
+
 @lru_cache(maxsize=1)
 def _catalogue() -> tuple[dict[str, tuple[Instrument, Source]], dict[str, str]]:
     found: dict[str, tuple[Instrument, Source]] = {}
+    _problems.clear()
     folder = builtin_dir()
     if folder.is_dir():
         for f in _yaml_files(folder):
@@ -96,15 +115,18 @@ def _catalogue() -> tuple[dict[str, tuple[Instrument, Source]], dict[str, str]]:
     for ep in md.entry_points(group=ENTRY_POINT_GROUP):
         try:
             for inst in _from_entry_point(ep):
+                if isinstance(inst, InstrumentError):
+                    _problems.append(f"instrument plugin {ep.name!r}: skipped a broken file: {inst}")
+                    warnings.warn(_problems[-1], stacklevel=2)
+                    continue
                 if inst.id in found:
                     warnings.warn(f"plugin {ep.name!r} provides instrument {inst.id!r}, which is already provided "
                                   f"by {found[inst.id][1].origin}; keeping the first", stacklevel=2)
                     continue
                 found[inst.id] = (inst, Source(f"plugin:{ep.name}", inst.source))
-        except InstrumentError:
-            raise
-        except Exception as exc:  # a broken plugin must not hide the others
-            warnings.warn(f"instrument plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide the others
+            _problems.append(f"instrument plugin {ep.name!r} failed to load and was skipped: {exc}")
+            warnings.warn(_problems[-1], stacklevel=2)
     aliases: dict[str, str] = {}
     for iid, (inst, _) in found.items():
         for a in inst.aliases:

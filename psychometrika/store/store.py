@@ -14,17 +14,32 @@ Guarantees:
 * a shard appears whole or not at all (temp file + ``os.replace``), so a crash, ``kill -9`` or Ctrl-C loses at
   most the batch in flight and never leaves a torn file; stale temp files are removed on open;
 * a different study written into a used folder is refused unless ``force`` (the old contents are moved to
-  ``RUN/replaced-<time>/``, never deleted).
+  ``RUN/replaced-<time>/``, never deleted); a folder that holds no answers yet is simply taken over;
+* one writer at a time: :meth:`RunStore.open` takes the folder's lock (:mod:`psychometrika.store.lock`)
+  and holds it until :meth:`RunStore.close` (or the process ends); readers refuse a folder being written;
+* integrity you can check: each shard's name carries the start of its sha256, and the manifest records
+  each shard's full sha256 and row count (``manifest["shards"]``). Every read verifies them
+  (:func:`verify_run`); a damaged shard is named with what is wrong and the way out (a resume moves it
+  aside to ``RUN/damaged/`` and asks only its requests again);
+* :func:`read_run` returns only the rows of the folder's study, and says so when others are present;
+* nothing secret is written: the manifest (every section) and the stored study copy go through
+  :mod:`psychometrika.secrets`, and the manifest is strict JSON (no ``NaN``/``Infinity``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import re
 import shutil
+import sys
 import tempfile
 import time
 import uuid
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -32,11 +47,50 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import secrets
 from ..errors import StoreError
+from .lock import RunLock, refuse_if_locked
 
 SHARD_DIR = "shards"
 MANIFEST = "manifest.json"
+DAMAGED_DIR = "damaged"
 LIST_COLUMNS = ("permutation", "option_values", "probs", "logprobs", "continuations")
+#: ``part-<seq>-<first 16 hex digits of the sha256>.parquet``; older folders have a random id instead
+_HASHED_NAME = re.compile(r"part-(\d+)-([0-9a-f]{16})\.parquet")
+
+
+@dataclass
+class ShardCheck:
+    """The verification of one shard: ``problem`` is None when it is sound."""
+
+    name: str
+    rows: int | None
+    sha256: str | None
+    problem: str | None = None
+    verified: bool = True  # False: an old shard with no recorded checksum (readable, but unverifiable)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _strict_json(obj: Any) -> Any:
+    """JSON-safe data: non-finite floats become None (the manifest is strict JSON)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict_json(v) for v in obj]
+    return obj
 
 
 def _fsync_dir(path: Path) -> None:
@@ -84,35 +138,76 @@ class RunStore:
         self.shards = self.folder / SHARD_DIR
         self._keys: set[str] | None = None
         self._seq = 0
+        self._lock: RunLock | None = None
+        self._index: dict[str, dict[str, Any]] | None = None  # shard name -> {sha256, rows}
+        self._inputs: dict[str, str] = {}
+        self._writer = False
 
     # --------------------------------------------------------------------------------------- opening
     @classmethod
     def open(cls, folder: str | Path, study_hash: str, *, study_text: str | None = None,
-             force: bool = False) -> "RunStore":
-        """Open (or create) a run folder for a study; refuse a folder holding another study unless ``force``."""
+             force: bool = False, inputs: dict[str, str] | None = None) -> "RunStore":
+        """Open (or create) a run folder for a study, for writing: take the folder's lock, refuse a folder
+        holding another study unless ``force`` (a folder with no answers yet is taken over).
+
+        ``inputs``: the study's instrument and persona files with their sha256 (recorded in the manifest; a
+        refusal names those that changed)."""
         store = cls(folder)
         try:
             store.folder.mkdir(parents=True, exist_ok=True)
             store.shards.mkdir(exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create run folder {store.folder}: {exc.strerror}") from None
-        manifest = store.read_manifest()
-        if manifest is not None and manifest.get("study_hash") != study_hash:
-            if not force:
-                raise StoreError(
-                    f"{store.folder} holds a run of another study (study {manifest.get('study_id')!r}, "
-                    f"hash {str(manifest.get('study_hash'))[:12]}); refusing to mix results",
-                    hint="choose another --out folder, or pass --force to move the old run aside")
-            store._move_aside()
-        elif manifest is None and any(store.shards.glob("*.parquet")):
-            if not force:
-                raise StoreError(f"{store.folder} has response shards but no manifest",
-                                 hint="pass --force to move them aside, or choose another folder")
-            store._move_aside()
-        store._clean_temp()
-        if study_text is not None and not (store.folder / "study.yaml").exists():
-            atomic_write_bytes(store.folder / "study.yaml", study_text.encode())
+        store._lock = RunLock(store.folder).acquire()
+        try:
+            store._open_locked(study_hash, study_text, force, inputs)
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    def _open_locked(self, study_hash: str, study_text: str | None, force: bool,
+                     inputs: dict[str, str] | None) -> None:
+        manifest = self.read_manifest()
+        has_rows = any(self.shards.glob("*.parquet"))
+        fresh_copy = False
+        if manifest is not None and manifest.get("study_hash") != study_hash:
+            if not has_rows:
+                fresh_copy = True  # nothing answered yet: the folder is simply taken over by this study
+            elif not force:
+                changed = _changed_inputs(manifest.get("inputs") or {}, inputs or {})
+                what = (f"the study's input file(s) changed since it was run: {'; '.join(changed)}" if changed
+                        else f"it holds a run of another study (study {manifest.get('study_id')!r}, "
+                             f"hash {str(manifest.get('study_hash'))[:12]})")
+                raise StoreError(f"{self.folder}: {what}; refusing to mix results",
+                                 hint="choose another --out folder for the new version, or pass --force to move "
+                                      "the old run aside (into RUN/replaced-<time>/, nothing is deleted)")
+            else:
+                self._move_aside()
+                fresh_copy = True
+        elif manifest is None and has_rows:
+            if not force:
+                raise StoreError(f"{self.folder} has response shards but no manifest",
+                                 hint="pass --force to move them aside, or choose another folder")
+            self._move_aside()
+        self._index = dict((manifest or {}).get("shards") or {}) if not fresh_copy else {}
+        self._inputs = dict(inputs or {})
+        self._writer = True
+        self._clean_temp()
+        if study_text is not None and (fresh_copy or not (self.folder / "study.yaml").exists()):
+            atomic_write_bytes(self.folder / "study.yaml", secrets.redact_yaml_text(study_text).encode())
+
+    def close(self) -> None:
+        """Release the folder's lock (idempotent)."""
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def _move_aside(self) -> None:
         dest = self.folder / f"replaced-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -123,6 +218,7 @@ class RunStore:
                 shutil.move(str(p), str(dest / name))
         self.shards.mkdir(exist_ok=True)
         self._keys = None
+        self._index = {}
 
     def _clean_temp(self) -> None:
         for p in list(self.shards.glob(".tmp-*")) + list(self.folder.glob(".tmp-*")):
@@ -137,30 +233,122 @@ class RunStore:
         if not p.exists():
             return None
         try:
-            return json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StoreError(f"cannot read {p}: {exc}") from None
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StoreError(f"cannot read {p}: {exc}",
+                             hint="the manifest is damaged; `psychometrika verify RUN` checks the shards") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"{p} is not a run manifest (a JSON object)")
+        return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_bytes(self.folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True,
-                                                              default=str).encode())
+        """Write the manifest atomically: with this store's shard records (sha256, rows) and input files,
+        secrets masked in every section, as strict JSON."""
+        manifest = dict(manifest)
+        if self._index is not None:
+            present = {f.name for f in self.shard_files()}
+            manifest["shards"] = {k: v for k, v in sorted(self._index.items()) if k in present}
+        if self._inputs:
+            manifest["inputs"] = dict(self._inputs)
+        clean = _strict_json(secrets.redact_data(manifest))
+        atomic_write_bytes(self.folder / MANIFEST, json.dumps(clean, indent=2, sort_keys=True, default=str,
+                                                              allow_nan=False).encode())
 
     # --------------------------------------------------------------------------------------- shards
     def shard_files(self) -> list[Path]:
         return sorted(self.shards.glob("part-*.parquet"))
 
+    def _records(self) -> dict[str, dict[str, Any]]:
+        if self._index is None:
+            self._index = dict((self.read_manifest() or {}).get("shards") or {})
+        return self._index
+
+    def verify(self) -> list[ShardCheck]:
+        """Check every shard against its recorded sha256 and row count (and the hash in its name); shards
+        recorded in the manifest but missing are reported too."""
+        records = self._records()
+        out: list[ShardCheck] = []
+        files = self.shard_files()
+        for f in files:
+            rec = records.get(f.name) or {}
+            try:
+                digest = _sha256_file(f)
+            except OSError as exc:
+                out.append(ShardCheck(f.name, None, None, f"cannot be read: {exc.strerror}"))
+                continue
+            m = _HASHED_NAME.fullmatch(f.name)
+            want = rec.get("sha256")
+            if want and digest != want:
+                out.append(ShardCheck(f.name, None, digest, f"its sha256 is {digest[:16]}…, the manifest "
+                                                            f"recorded {str(want)[:16]}…: the file is damaged"))
+                continue
+            if m and not digest.startswith(m.group(2)):
+                out.append(ShardCheck(f.name, None, digest, f"its sha256 starts {digest[:16]}, its name says "
+                                                            f"{m.group(2)}: the file is damaged"))
+                continue
+            try:
+                rows = pq.ParquetFile(f).metadata.num_rows
+            except (OSError, pa.ArrowException) as exc:
+                out.append(ShardCheck(f.name, None, digest, f"is not a readable Parquet file ({exc})"))
+                continue
+            if rec.get("rows") is not None and int(rec["rows"]) != rows:
+                out.append(ShardCheck(f.name, rows, digest, f"holds {rows} rows, the manifest recorded "
+                                                            f"{rec['rows']}"))
+                continue
+            out.append(ShardCheck(f.name, rows, digest, verified=bool(want or m)))
+        present = {f.name for f in files}
+        for name, rec in sorted(records.items()):
+            if name not in present:
+                out.append(ShardCheck(name, None, None, f"is recorded in the manifest ({rec.get('rows')} rows) but "
+                                                        "missing from shards/"))
+        return out
+
+    def _damage_message(self, bad: list[ShardCheck]) -> StoreError:
+        first = bad[0]
+        more = f" (and {len(bad) - 1} more damaged shard(s))" if len(bad) > 1 else ""
+        return StoreError(f"{self.shards / first.name} {first.problem}{more}",
+                          hint=f"re-run the same `psychometrika run` command: it moves damaged shards aside to "
+                               f"{self.folder / DAMAGED_DIR}/ and asks only their requests again "
+                               f"(`psychometrika verify {self.folder}` lists every shard)")
+
+    def _quarantine(self, bad: list[ShardCheck]) -> None:
+        """Move damaged shards aside (a writer resuming): their requests are asked again."""
+        dest = self.folder / DAMAGED_DIR
+        for chk in bad:
+            src = self.shards / chk.name
+            if src.exists():
+                dest.mkdir(exist_ok=True)
+                target = dest / f"{chk.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+                shutil.move(str(src), str(target))
+                where = f"moved to {target}"
+            else:
+                where = "missing"
+            print(f"warning: shard {chk.name} {chk.problem}; {where}: its requests will be asked again",
+                  file=sys.stderr)
+            self._records().pop(chk.name, None)
+
+    def _checked_files(self) -> list[Path]:
+        """The shard files, verified: a writer moves damaged ones aside, a reader refuses them."""
+        bad = [c for c in self.verify() if not c.ok]
+        if bad:
+            if not self._writer:
+                raise self._damage_message(bad)
+            self._quarantine(bad)
+        return self.shard_files()
+
     def done_keys(self) -> set[str]:
-        """``cell_key`` of every stored row."""
+        """``cell_key`` of every stored row (the shards are verified first)."""
         if self._keys is None:
             keys: set[str] = set()
-            for f in self.shard_files():
+            files = self._checked_files()
+            for f in files:
                 try:
                     keys.update(pq.read_table(f, columns=["cell_key"]).column("cell_key").to_pylist())
                 except (OSError, pa.ArrowException) as exc:
-                    raise StoreError(f"unreadable shard {f.name}: {exc}",
+                    raise StoreError(f"unreadable shard {f}: {exc}",
                                      hint="move the file away; its rows will be re-administered") from None
             self._keys = keys
-            self._seq = max((int(f.name.split("-")[1]) for f in self.shard_files()), default=0)
+            self._seq = max((int(f.name.split("-")[1]) for f in files), default=0)
         return self._keys
 
     def append(self, rows: Iterable[dict[str, Any]]) -> int:
@@ -178,27 +366,56 @@ class RunStore:
             return 0
         table = pa.Table.from_pandas(pd.DataFrame(fresh), preserve_index=False)
         self._seq += 1
-        path = self.shards / f"part-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        data = sink.getvalue().to_pybytes()
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.shards / f"part-{self._seq:06d}-{digest[:16]}.parquet"
+        atomic_write_bytes(path, data)
+        self._records()[path.name] = {"sha256": digest, "rows": len(fresh)}
         done.update(batch_keys)
         return len(fresh)
 
     def read(self) -> pd.DataFrame:
-        """All stored rows as one DataFrame (duplicates by ``cell_key`` dropped, first wins)."""
-        files = self.shard_files()
+        """All stored rows as one DataFrame (shards verified; duplicates by ``cell_key`` dropped, first wins)."""
+        files = self._checked_files()
         if not files:
             return pd.DataFrame()
-        try:
-            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
-        except (OSError, pa.ArrowException) as exc:
-            raise StoreError(f"cannot read shards of {self.folder}: {exc}") from None
+        tables = []
+        for f in files:
+            try:
+                tables.append(pq.read_table(f))
+            except (OSError, pa.ArrowException) as exc:
+                raise StoreError(f"cannot read shard {f}: {exc}",
+                                 hint="move the file aside and re-run the `psychometrika run` command: only its "
+                                      "requests are asked again") from None
+        table = pa.concat_tables(tables, promote_options="default")
         df = table.to_pandas()
         for col in LIST_COLUMNS:
             if col in df:
                 df[col] = df[col].map(lambda v: v.tolist() if hasattr(v, "tolist") else v)
         return df.drop_duplicates("cell_key", keep="first").reset_index(drop=True)
+
+
+def _changed_inputs(before: dict[str, str], now: dict[str, str]) -> list[str]:
+    """Human-readable list of the input files whose content differs between two runs."""
+    out = []
+    for name in sorted(set(before) | set(now)):
+        if name not in now:
+            out.append(f"{name} is no longer used")
+        elif name not in before:
+            out.append(f"{name} is new")
+        elif before[name] != now[name]:
+            out.append(f"{name} was edited (sha256 {before[name][:12]} then, {now[name][:12]} now)")
+    return out
+
+
+def verify_run(folder: str | Path) -> list[ShardCheck]:
+    """Verify every shard of a run folder (sha256, row count, readability); one :class:`ShardCheck` each."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).exists() and not (folder / SHARD_DIR).exists():
+        raise StoreError(f"{folder} is not a run folder (no manifest.json)")
+    return RunStore(folder).verify()
 
 
 def read_run(folder: str | Path) -> pd.DataFrame:
@@ -210,9 +427,19 @@ def read_run(folder: str | Path) -> pd.DataFrame:
     folder = Path(folder)
     if not (folder / MANIFEST).exists() and not (folder / SHARD_DIR).exists():
         raise StoreError(f"{folder} is not a run folder (no manifest.json)")
-    df = RunStore(folder).read()
+    refuse_if_locked(folder, "read")
+    store = RunStore(folder)
+    df = store.read()
     if df.empty:
         return df
+    want = (store.read_manifest() or {}).get("study_hash")
+    if want and "study_hash" in df:
+        other = df["study_hash"] != want
+        if other.any():
+            hashes = sorted(str(h)[:12] for h in df.loc[other, "study_hash"].unique())
+            warnings.warn(f"{folder}: left out {int(other.sum())} row(s) of other studies (hash {', '.join(hashes)}); "
+                          f"the manifest's study is {str(want)[:12]}", stacklevel=2)
+            df = df[~other]
     order = [c for c in ("model", "instrument", "item", "persona", "instruction_id", "stem_id", "order_id",
                          "label_scheme", "seed", "repetition") if c in df]
     return df.sort_values(order, kind="stable").reset_index(drop=True)
@@ -252,4 +479,4 @@ def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> 
     return path
 
 
-__all__ = ["RunStore", "atomic_write_bytes", "export_run", "read_manifest", "read_run"]
+__all__ = ["RunStore", "ShardCheck", "atomic_write_bytes", "export_run", "read_manifest", "read_run", "verify_run"]

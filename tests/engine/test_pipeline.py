@@ -110,7 +110,8 @@ def test_store_never_duplicates_and_reader_dedups(tmp_path):
 def test_stale_temp_files_are_removed(tmp_path):
     store = RunStore.open(tmp_path / "s", "h")
     (store.shards / ".tmp-abc").write_bytes(b"half a parquet file")
-    RunStore.open(tmp_path / "s", "h")
+    store.close()  # one writer at a time: the folder's lock is released first
+    RunStore.open(tmp_path / "s", "h").close()
     assert not list(store.shards.glob(".tmp-*"))
 
 
