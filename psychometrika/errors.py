@@ -61,3 +61,12 @@ class DataError(PsychometrikaError):
 
 
 __all__ = ["PsychometrikaError", "InstrumentError", "StudyError", "StoreError", "BackendError", "DataError"]
+
+
+class MissingDependencyError(ImportError):
+    """An optional third-party package needed by the requested feature is not installed.
+
+    Raised (for example by ``pm.<name>``) with the package and the ``pip install`` command in the message.
+    Not a :class:`PsychometrikaError`: the input is fine, the installation lacks a package.
+    """
+

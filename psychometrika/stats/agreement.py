@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import StatsResult, fmt_frame, warn
+from psychometrika.stats.common import StatsResult, fmt_frame, warn, z_value
 
 __all__ = ["CohenKappaResult", "cohen_kappa"]
 
@@ -152,7 +151,7 @@ def _kappa_table(counts: np.ndarray, labels: list[Any], w: np.ndarray | None, n_
         wkappa = (wpo - wpc) / (1 - wpc) if np.trace(w) > 0 else 1 - wpo / wpc
     var_k = 0.0 if not np.isfinite(var_k) or var_k < 0 else float(var_k)
     var_w = 0.0 if not np.isfinite(var_w) or var_w < 0 else float(var_w)
-    z = stats.norm.ppf(1 - (1 - ci) / 2)
+    z = z_value(ci)
     confid = pd.DataFrame({"estimate": [kappa, wkappa],
                            "CI_low": [kappa - z * np.sqrt(var_k), wkappa - z * np.sqrt(var_w)],
                            "CI_high": [kappa + z * np.sqrt(var_k), wkappa + z * np.sqrt(var_w)]},

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import small_blas, StatsResult, Summary, warn
+from psychometrika.stats.common import StatsResult, Summary, small_blas, warn, z_value
 from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
 __all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
@@ -645,6 +645,7 @@ _FIT_ORDER = ["npar", "fmin", "chisq", "df", "pvalue", "baseline.chisq", "baseli
               "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "srmr_bentler", "gfi", "agfi"]
 
 
+@dataclass(repr=False, eq=False)
 class CFAResult(StatsResult):
     """Result of :func:`cfa`.
 
@@ -658,24 +659,37 @@ class CFAResult(StatsResult):
 
     _title = "lavaan-style CFA (psychometrika)"
 
-    def __init__(self, model: str, m: _Model, theta: np.ndarray, converged: bool, iterations: int,
-                 group_var: str | None, n_dropped: int):
-        self.model = model
-        self._m = m
-        self.theta = theta
-        self.converged = converged
-        self.iterations = iterations
-        self.group = group_var
+    model: str
+    _m: _Model = field(repr=False)
+    theta: np.ndarray
+    converged: bool
+    iterations: int
+    group: str | None
+    n_dropped: int
+    group_labels: list[str] = field(init=False)
+    n_obs: list[int] = field(init=False)
+    ov_names: list[str] = field(init=False)
+    lv_names: list[str] = field(init=False)
+    implied_cov: list[pd.DataFrame] = field(init=False)
+    sample_cov: list[pd.DataFrame] = field(init=False)
+    vcov: np.ndarray = field(init=False)
+    _fm: pd.Series | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        m, theta = self._m, self.theta
         self.group_labels = [g.label for g in m.groups]
         self.n_obs = [g.n for g in m.groups]
-        self.n_dropped = n_dropped
         self.ov_names = list(m.ov)
         self.lv_names = list(m.lv)
         self.implied_cov = [pd.DataFrame(m.sigma(theta, g), index=m.ov, columns=m.ov)
                             for g in range(1, len(m.groups) + 1)]
         self.sample_cov = [pd.DataFrame(g.S, index=m.ov, columns=m.ov) for g in m.groups]
         self.vcov = self._vcov()
-        self._fm: pd.Series | None = None
+        self._fm = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """lavaan's ``parameterEstimates`` (see :meth:`parameter_estimates`)."""
+        return self.parameter_estimates()
 
     @property
     def spec(self) -> _Model:
@@ -720,13 +734,13 @@ class CFAResult(StatsResult):
         Standard errors from the expected information matrix (N, not N - 1); Wald z tests and
         normal-theory confidence intervals; fixed parameters have ``se`` 0 and no test.
         """
-        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        zc = z_value(level)
         rows = []
         for r in self._m.table:
             est = self._value(r)
             if r.free:
-                se = float(math.sqrt(self.vcov[r.index, r.index])) if np.isfinite(self.vcov[r.index, r.index]) \
-                    else float("nan")
+                var = float(self.vcov[r.index, r.index])  # negative on an improper solution: no SE, as lavaan
+                se = math.sqrt(var) if np.isfinite(var) and var >= 0 else float("nan")
                 z = est / se if se > 0 else float("nan")
                 p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
                 lo, hi = est - zc * se, est + zc * se
@@ -785,7 +799,7 @@ class CFAResult(StatsResult):
         V = J @ self.vcov @ J.T
         se = np.sqrt(np.clip(np.diag(V), 0, None))
         se[np.abs(se) < 1e-10] = 0.0
-        zc = stats.norm.ppf(1 - (1 - level) / 2)
+        zc = z_value(level)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
         p = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)

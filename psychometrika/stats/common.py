@@ -418,8 +418,8 @@ def fmt_frame(df: pd.DataFrame | pd.Series, digits: int = 2) -> str:
 class StatsResult:
     """Base class of statistics results.
 
-    Subclasses set attributes (DataFrames/Series/floats named like psych's output with dots
-    turned into underscores) and implement :meth:`_summary_lines`. ``summary()`` returns a
+    Subclasses are dataclasses whose fields are named like psych's / lavaan's output (dots turned into
+    underscores); they implement :meth:`to_frame` (the main table) and :meth:`_summary_lines`. ``summary()`` returns a
     :class:`Summary` (a ``str``) laid out like psych's ``print`` method; ``print(result)``
     prints the same text.
     """
@@ -428,6 +428,14 @@ class StatsResult:
 
     def _summary_lines(self, digits: int) -> list[str]:  # pragma: no cover - overridden
         return []
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result's main table as a DataFrame (each subclass documents which)."""
+        raise NotImplementedError(f"{type(self).__name__}.to_frame")  # pragma: no cover - every result defines it
+
+    def _scalars(self, *names: str) -> pd.DataFrame:
+        """One-row DataFrame of scalar attributes (for :meth:`to_frame`)."""
+        return pd.DataFrame([{n: getattr(self, n) for n in names}])
 
     def summary(self, digits: int = 2) -> Summary:
         """Text report in the layout of psych's ``print`` method (values rounded to ``digits``)."""
@@ -476,3 +484,96 @@ def parse_keys(keys: Any, items: list[str]) -> tuple[dict[str, int], dict[str, l
     if missing:
         raise DataError(f"keys name item(s) not in the data: {missing}")
     return item_key, scales
+
+# ----------------------------------------------------------------------------- CI column convention
+#: The confidence-interval columns of every statistics table (pingouin / effectsize style): ``CI`` (the level),
+#: ``CI_low``, ``CI_high``; for one of several estimates in a row ``<estimate>_CI_low`` / ``<estimate>_CI_high``.
+CI_LOW, CI_HIGH = "CI_low", "CI_high"
+
+
+def z_value(ci: float) -> float:
+    """Two-sided normal quantile for a confidence level (1.959964 for ``ci = 0.95``)."""
+    from scipy import stats
+    if not 0 < ci < 1:
+        raise DataError(f"ci must be a level between 0 and 1 (e.g. 0.95), got {ci!r}")
+    return float(stats.norm.ppf(1 - (1 - ci) / 2))
+
+
+class _AliasLoc:
+    """``.loc`` of an :class:`AliasFrame`: old column names in the column key are translated."""
+
+    def __init__(self, frame: "AliasFrame"):
+        self._frame = frame
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, tuple) and len(key) == 2:
+            key = (key[0], self._frame._translate(key[1]))
+        return pd.DataFrame.loc.fget(self._frame)[key]  # type: ignore[attr-defined]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pd.DataFrame.loc.fget(self._frame)[key] = value  # type: ignore[attr-defined]
+
+
+def _translate(obj: Any, labels: Any, key: Any) -> Any:
+    aliases = getattr(obj, "_column_aliases", None) or {}
+    if isinstance(key, str) and key in aliases and key not in labels:
+        warnings.warn(f"column {key!r} was renamed {aliases[key]!r}; the old name stops working in the next "
+                      "release", DeprecationWarning, stacklevel=4)
+        return aliases[key]
+    if isinstance(key, list):
+        return [_translate(obj, labels, k) for k in key]
+    return key
+
+
+class AliasSeries(pd.Series):
+    """A row of an :class:`AliasFrame`: the old column names still read (``row["lower"]``)."""
+
+    _metadata = ["_column_aliases"]
+
+    @property
+    def _constructor(self):  # type: ignore[override]
+        return AliasSeries
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(_translate(self, self.index, key))
+
+
+class AliasFrame(pd.DataFrame):
+    """A DataFrame whose renamed columns can still be read by their old names for one release.
+
+    ``frame["lower"]``, ``frame.lower`` and ``frame.loc[:, "lower"]`` return the renamed column (``CI_low``)
+    with a :class:`DeprecationWarning`; the old names are not columns (no duplicated data)."""
+
+    _metadata = ["_column_aliases"]
+
+    @property
+    def _constructor(self):  # type: ignore[override]
+        return AliasFrame
+
+    @property
+    def _constructor_sliced(self):  # type: ignore[override]
+        return AliasSeries
+
+    def _translate(self, key: Any) -> Any:
+        return _translate(self, self.columns, key)
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(self._translate(key))
+
+    def __getattr__(self, name: str) -> Any:
+        aliases = object.__getattribute__(self, "__dict__").get("_column_aliases") or {}
+        if name in aliases:
+            return self[name]
+        return super().__getattr__(name)
+
+    @property
+    def loc(self) -> _AliasLoc:  # type: ignore[override]
+        return _AliasLoc(self)
+
+
+def renamed_columns(frame: pd.DataFrame, aliases: Mapping[str, str]) -> AliasFrame:
+    """``frame`` as an :class:`AliasFrame` in which each old name of ``aliases`` (old -> new) still reads."""
+    out = AliasFrame(frame)
+    out._column_aliases = {old: new for old, new in aliases.items() if new in frame.columns}
+    return out
+

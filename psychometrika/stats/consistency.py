@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import warn
+from psychometrika.stats.common import renamed_columns, warn, z_value
 from psychometrika.stats.icc import icc_wide
 
 __all__ = ["order_sensitivity", "paraphrase_sensitivity", "positional_bias", "response_quality"]
@@ -165,13 +165,15 @@ def order_sensitivity(responses: pd.DataFrame, *, value: str = "expected_value",
 
 
 # ============================================================================ positional bias
-def positional_bias(responses: pd.DataFrame, by: str | Sequence[str] | None = ("model",)) -> pd.DataFrame:
+def positional_bias(responses: pd.DataFrame, by: str | Sequence[str] | None = ("model",), *,
+                    ci: float = 0.95) -> pd.DataFrame:
     """Probability of choosing each DISPLAY position irrespective of content.
 
     For each ``by`` group and number of options k (rows with status ``ok`` and a chosen
     position): ``count`` and ``share`` of choices per display position (1-based ``position``),
     ``expected`` = 1/k, ``bias`` = share − 1/k with its binomial standard error ``se`` and a
-    Wald 95 % CI (``ci_low``, ``ci_high``); a χ² goodness-of-fit test of uniform positions
+    Wald CI at level ``ci`` (``CI``, ``CI_low``, ``CI_high``; the old ``ci_low``/``ci_high`` still read); a χ²
+    goodness-of-fit test of uniform positions
     (``chisq``, ``df`` = k − 1, ``p``, repeated on each row of the group); ``max_abs_bias``; and,
     when option probabilities were recorded (score mode), ``mean_prob``: the mean probability
     mass the model put on the option shown at that position (``probs`` are in original option
@@ -183,6 +185,7 @@ def positional_bias(responses: pd.DataFrame, by: str | Sequence[str] | None = ("
     _need(responses, ["chosen_position", "n_options", *_by(by)], "positional_bias")
     byc = _by(by)
     df = responses
+    z = z_value(ci)
     rows = []
     for key, sub in _groups(df, byc):
         for k, sk in sub.groupby("n_options", sort=True):
@@ -222,13 +225,13 @@ def positional_bias(responses: pd.DataFrame, by: str | Sequence[str] | None = ("
             for j in range(k):
                 row = dict(zip(byc, key))
                 row.update(n_options=k, position=j + 1, n=n, count=int(counts[j]), share=share[j], expected=1 / k,
-                           bias=bias[j], se=se[j], ci_low=bias[j] - 1.959963984540054 * se[j],
-                           ci_high=bias[j] + 1.959963984540054 * se[j], chisq=chisq, df=k - 1, p=p,
+                           bias=bias[j], se=se[j], CI=ci, CI_low=bias[j] - z * se[j],
+                           CI_high=bias[j] + z * se[j], chisq=chisq, df=k - 1, p=p,
                            max_abs_bias=float(np.nanmax(np.abs(bias))) if n else np.nan, mean_prob=mean_prob[j])
                 rows.append(row)
-    cols = [*byc, "n_options", "position", "n", "count", "share", "expected", "bias", "se", "ci_low", "ci_high",
+    cols = [*byc, "n_options", "position", "n", "count", "share", "expected", "bias", "se", "CI", "CI_low", "CI_high",
             "chisq", "df", "p", "max_abs_bias", "mean_prob"]
-    return pd.DataFrame(rows).reindex(columns=cols)
+    return renamed_columns(pd.DataFrame(rows).reindex(columns=cols), {"ci_low": "CI_low", "ci_high": "CI_high"})
 
 
 # ============================================================================ paraphrase sensitivity
@@ -241,7 +244,7 @@ def paraphrase_sensitivity(responses: pd.DataFrame, facet: str = "instruction_id
     ``n_targets``, ``n_paraphrases``; ``mean_var`` = mean over targets of the variance of ``value``
     across paraphrases (``mean_sd`` its square-root average) and ``share_var`` = that variance as a
     share of the total variance of ``value``; ``icc2`` = ICC(2,1) (two-way random, absolute
-    agreement, Shrout & Fleiss) with its CI (``icc2_low``, ``icc2_high``) computed on the targets
+    agreement, Shrout & Fleiss) with its CI (``icc2_CI_low``, ``icc2_CI_high``; old ``icc2_low``/``icc2_high`` still read) computed on the targets
     observed under every paraphrase; ``agreement`` = share of targets whose chosen original option
     is identical under all paraphrases (status ``ok`` only).
     """
@@ -259,8 +262,8 @@ def paraphrase_sensitivity(responses: pd.DataFrame, facet: str = "instruction_id
         row = dict(zip(byc, key))
         row.update(n_targets=len(wide), n_paraphrases=int(wide.shape[1]))
         if wide.shape[1] < 2:
-            row.update(mean_var=np.nan, mean_sd=np.nan, share_var=np.nan, icc2=np.nan, icc2_low=np.nan,
-                       icc2_high=np.nan, agreement=np.nan)
+            row.update(mean_var=np.nan, mean_sd=np.nan, share_var=np.nan, icc2=np.nan, icc2_CI_low=np.nan,
+                       icc2_CI_high=np.nan, agreement=np.nan)
             rows.append(row)
             continue
         v = wide.var(axis=1, ddof=1)
@@ -275,11 +278,11 @@ def paraphrase_sensitivity(responses: pd.DataFrame, facet: str = "instruction_id
                     _w.simplefilter("ignore")
                     t = icc_wide(complete)
                 r2 = t.loc["Single_random_raters"]
-                row.update(icc2=float(r2["ICC"]), icc2_low=float(r2["lower"]), icc2_high=float(r2["upper"]))
+                row.update(icc2=float(r2["ICC"]), icc2_CI_low=float(r2["CI_low"]), icc2_CI_high=float(r2["CI_high"]))
             else:
                 raise DataError("too few targets")
         except DataError:
-            row.update(icc2=np.nan, icc2_low=np.nan, icc2_high=np.nan)
+            row.update(icc2=np.nan, icc2_CI_low=np.nan, icc2_CI_high=np.nan)
         if "chosen_option" in sub.columns:
             ch = sub.pivot_table(index=cols, columns=facet, values="chosen_option", aggfunc="first", dropna=False)
             ch = ch.dropna()
@@ -288,9 +291,10 @@ def paraphrase_sensitivity(responses: pd.DataFrame, facet: str = "instruction_id
         else:
             row["agreement"] = np.nan
         rows.append(row)
-    cols = [*byc, "n_targets", "n_paraphrases", "mean_var", "mean_sd", "share_var", "icc2", "icc2_low", "icc2_high",
+    cols = [*byc, "n_targets", "n_paraphrases", "mean_var", "mean_sd", "share_var", "icc2", "icc2_CI_low", "icc2_CI_high",
             "agreement"]
-    return pd.DataFrame(rows).reindex(columns=cols)
+    return renamed_columns(pd.DataFrame(rows).reindex(columns=cols),
+                           {"icc2_low": "icc2_CI_low", "icc2_high": "icc2_CI_high"})
 
 
 # ============================================================================ response quality

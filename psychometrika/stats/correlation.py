@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import as_item_frame, warn
+from psychometrika.stats.common import as_item_frame, renamed_columns, warn, z_value
 
 __all__ = ["cor_ci"]
 
@@ -39,7 +39,7 @@ def _one(x: np.ndarray, y: np.ndarray, method: str, ci: float) -> tuple[int, flo
     r = max(-1.0, min(1.0, r))
     if n > 3 and abs(r) < 1:
         z = math.atanh(r)
-        half = stats.norm.ppf(1 - (1 - ci) / 2) / math.sqrt(n - 3)
+        half = z_value(ci) / math.sqrt(n - 3)
         lo, hi = math.tanh(z - half), math.tanh(z + half)
     else:
         lo = hi = float("nan") if abs(r) < 1 else r
@@ -74,7 +74,8 @@ def cor_ci(x: Any, y: Any = None, *, method: str = "pearson", ci: float = 0.95) 
     :math:`p = 2P(T_{n-2} > |r|\\sqrt{n-2}/\\sqrt{1-r^2})` (unadjusted, as ``corr.test``'s lower
     triangle; for Spearman/Kendall these are psych's approximations, not ``cor.test``'s exact tests).
 
-    Returns a DataFrame with columns ``x, y, n, r, ci_low, ci_high, p``.
+    Returns a DataFrame with columns ``x, y, n, r, CI, CI_low, CI_high, p`` (``ci_low``/``ci_high`` still read,
+    deprecated).
 
     >>> pm.cor_ci(sat_act[["ACT", "SATV", "SATQ"]])        # doctest: +SKIP
     """
@@ -97,8 +98,9 @@ def cor_ci(x: Any, y: Any = None, *, method: str = "pearson", ci: float = 0.95) 
     rows = []
     for fa, a, fb, b in pairs:
         n, r, lo, hi, p = _one(fa[a].to_numpy(float), fb[b].to_numpy(float), method, ci)
-        rows.append({"x": a, "y": b, "n": n, "r": r, "ci_low": lo, "ci_high": hi, "p": p})
-    out = pd.DataFrame(rows, columns=["x", "y", "n", "r", "ci_low", "ci_high", "p"])
+        rows.append({"x": a, "y": b, "n": n, "r": r, "CI": ci, "CI_low": lo, "CI_high": hi, "p": p})
+    out = renamed_columns(pd.DataFrame(rows, columns=["x", "y", "n", "r", "CI", "CI_low", "CI_high", "p"]),
+                          {"ci_low": "CI_low", "ci_high": "CI_high"})
     if out["r"].isna().any():
         warn("some correlations are undefined (fewer than 3 complete pairs or a constant variable): NaN")
     return out

@@ -26,6 +26,7 @@ __all__ = ["describe", "DescribeResult", "mardia", "MardiaResult"]
 _COLUMNS = ["vars", "n", "mean", "sd", "median", "trimmed", "mad", "min", "max", "range", "skew", "kurtosis", "se"]
 
 
+@dataclass(repr=False, eq=False)
 class DescribeResult(StatsResult):
     """Result of :func:`describe`: ``table`` (a DataFrame, one row per variable, psych's columns
     ``vars n mean sd median trimmed mad min max range skew kurtosis se``). Columns are also
@@ -33,8 +34,7 @@ class DescribeResult(StatsResult):
 
     _title = ""
 
-    def __init__(self, table: pd.DataFrame):
-        self.table = table
+    table: pd.DataFrame
 
     def __getitem__(self, key: str) -> pd.Series:
         return self.table[key]
@@ -152,10 +152,10 @@ def mardia(data: Any) -> MardiaResult:
 
     Rows with a missing value are dropped (psych's ``na.rm = TRUE``). With centred data :math:`X`, the
     covariance :math:`S` (denominator :math:`n - 1`, as psych) and :math:`D = X S^{-1} X'`:
-    :math:`b_{1p} = \sum_{ij} D_{ij}^3 / n^2`, :math:`b_{2p} = \sum_i D_{ii}^2 / n`;
-    skew :math:`= n b_{1p}/6 \sim \chi^2_{p(p+1)(p+2)/6}`, the small-sample version multiplies by
+    :math:`b_{1p} = \\sum_{ij} D_{ij}^3 / n^2`, :math:`b_{2p} = \\sum_i D_{ii}^2 / n`;
+    skew :math:`= n b_{1p}/6 \\sim \\chi^2_{p(p+1)(p+2)/6}`, the small-sample version multiplies by
     :math:`k = (p+1)(n+1)(n+3) / (n((n+1)(p+1) - 6))`, kurtosis
-    :math:`= (b_{2p} - p(p+2))\sqrt{n / (8p(p+2))} \sim N(0, 1)` (two-sided p).
+    :math:`= (b_{2p} - p(p+2))\\sqrt{n / (8p(p+2))} \\sim N(0, 1)` (two-sided p).
 
     Examples
     --------

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -35,9 +36,9 @@ from scipy.special import expit
 
 from psychometrika.errors import DataError
 
-from .common import small_blas, as_item_frame, warn
+from .common import StatsResult, as_item_frame, fmt_frame, small_blas, warn
 
-__all__ = ["dif", "ordinal_logit"]
+__all__ = ["OrdinalLogitResult", "dif", "ordinal_logit"]
 
 _CUTS = {"zumbo": (0.13, 0.26), "jodoin": (0.035, 0.070)}
 #: |log-odds| beyond which a group coefficient signals (quasi-)complete separation rather than an estimate
@@ -150,12 +151,45 @@ def _newton_polr(y: np.ndarray, X: np.ndarray, K: int, a: np.ndarray, b: np.ndar
     return None
 
 
-def ordinal_logit(y: Any, X: Any = None) -> dict[str, Any]:
+@dataclass(repr=False, eq=False)
+class OrdinalLogitResult(StatsResult):
+    """Result of :func:`ordinal_logit` (``MASS::polr``): thresholds ``zeta``, slopes ``beta``, ``loglik``, ``n``,
+    ``n_categories``, ``converged``. Reading it like the dict it used to be (``res["beta"]``) still works."""
+
+    zeta: np.ndarray
+    beta: np.ndarray
+    loglik: float
+    n: int
+    n_categories: int
+    converged: bool
+
+    _title = "Proportional-odds logistic regression (MASS::polr)"
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient: ``term`` (``zeta1`` ... thresholds, ``x1`` ... slopes) and ``estimate``."""
+        terms = [f"zeta{k + 1}" for k in range(len(self.zeta))] + [f"x{j + 1}" for j in range(len(self.beta))]
+        return pd.DataFrame({"term": terms, "estimate": np.concatenate([self.zeta, self.beta])})
+
+    def _summary_lines(self, digits: int) -> list[str]:
+        return [fmt_frame(self.to_frame().set_index("term"), digits), "",
+                f"Residual deviance: {-2 * self.loglik:.{digits}f}  (n = {self.n}, converged: {self.converged})"]
+
+
+def ordinal_logit(y: Any, X: Any = None) -> OrdinalLogitResult:
     """Proportional-odds (cumulative logit) regression by maximum likelihood, as ``MASS::polr``.
 
     :math:`\\operatorname{logit} P(Y \\le k \\mid x) = \\zeta_k - x'\\beta`; ``y`` is coded by its sorted
     distinct values (two values give ordinary logistic regression with intercept ``-zeta``).
-    Returns ``{"zeta", "beta", "loglik", "n", "n_categories"}``.
+    Returns an :class:`OrdinalLogitResult` (``zeta``, ``beta``, ``loglik``, ``n``, ``n_categories``,
+    ``converged``; ``res["beta"]`` still works).
 
     >>> ordinal_logit([1, 2, 2, 3, 3, 3], [[0.], [1.], [0.], [1.], [2.], [2.]])["loglik"]  # doctest: +SKIP
     """
@@ -202,8 +236,8 @@ def ordinal_logit(y: Any, X: Any = None) -> dict[str, Any]:
     beta_s = par[K - 1:]
     beta = beta_s / sd
     zeta = a + float(np.sum(beta * mu))
-    return {"zeta": zeta, "beta": beta, "loglik": -nll, "n": int(yv.size), "n_categories": K,
-            "converged": bool(success or np.max(np.abs(_negll_grad(par, yc, Xs, K)[1])) < 1e-4)}
+    return OrdinalLogitResult(zeta=zeta, beta=beta, loglik=float(-nll), n=int(yv.size), n_categories=K,
+                              converged=bool(success or np.max(np.abs(_negll_grad(par, yc, Xs, K)[1])) < 1e-4))
 
 
 def _nagelkerke(ll: float, ll0: float, n: int) -> float:

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import warn
+from psychometrika.stats.common import renamed_columns, warn, z_value
 
 __all__ = [
     "cohen_d",
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 _ALTERNATIVES = ("two.sided", "greater", "less")
+#: Column names before the CI convention (``<estimate>_CI_low``); still readable for one release.
+_OLD_PREFIXED_CI = {f"{e}_ci_{s}": f"{e}_CI_{s}" for e in ("d", "g") for s in ("low", "high")}
 
 
 # ============================================================================ helpers
@@ -434,7 +436,7 @@ def cohen_h(p1: Any, p2: Any, *, n1: int | None = None, n2: int | None = None, c
     if ci is not None:
         if not n1v or not n2v:
             raise DataError("the CI of Cohen's h needs the sample sizes n1 and n2 (or give 0/1 data)")
-        z = stats.norm.ppf(1 - (1 - _ci_level(ci, alternative)) / 2)
+        z = z_value(_ci_level(ci, alternative))
         se = math.sqrt(0.25 * (1 / n1v + 1 / n2v))
         out.update(CI=ci, CI_low=h - z * 2 * se, CI_high=h + z * 2 * se)
         out = _limit(out, alternative, -math.pi, math.pi)
@@ -448,8 +450,8 @@ def compare_groups(df: pd.DataFrame, dv: str, group: str, *, ref: Any = None, pa
 
     One row per comparison with ``group1`` (the compared group), ``group2`` (the reference or
     second group), ``n1 n2 mean1 mean2 sd1 sd2``, Cohen's ``d = (mean1 − mean2)/s_pooled`` with
-    its noncentral-t CI (``d_ci_low``, ``d_ci_high``), Hedges' ``g`` with CI (``g_ci_low``,
-    ``g_ci_high``), Student's ``t``, ``df`` and two-sided ``p`` — exactly :func:`cohen_d` /
+    its noncentral-t CI (``d_CI_low``, ``d_CI_high``), Hedges' ``g`` with CI (``g_CI_low``,
+    ``g_CI_high``; the old ``d_ci_low`` ... names still read, deprecated), Student's ``t``, ``df`` and two-sided ``p`` — exactly :func:`cohen_d` /
     :func:`hedges_g`. With ``paired_by`` (column(s) identifying the unit measured in every group,
     e.g. ``("persona", "seed")``) the comparison is paired on the units present in both groups:
     ``d`` is :math:`d_z` (mean difference / SD of differences) and ``n1 = n2`` = number of pairs.
@@ -494,18 +496,18 @@ def compare_groups(df: pd.DataFrame, dv: str, group: str, *, ref: Any = None, pa
                                "mean2": float(np.mean(y)) if len(y) else np.nan,
                                "sd1": float(np.std(x, ddof=1)) if len(x) > 1 else np.nan,
                                "sd2": float(np.std(y, ddof=1)) if len(y) > 1 else np.nan}
-        nan = {k: np.nan for k in ("d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high", "t", "df", "p")}
+        nan = {k: np.nan for k in ("d", "d_CI_low", "d_CI_high", "g", "g_CI_low", "g_CI_high", "t", "df", "p")}
         try:
             d = cohen_d(x, y, paired=bool(keys), ci=ci).iloc[0]
             g = hedges_g(x, y, paired=bool(keys), ci=ci).iloc[0]
             tt = stats.ttest_rel(x, y) if keys else stats.ttest_ind(x, y)
-            row.update(d=d["Cohens_d"], d_ci_low=d["CI_low"], d_ci_high=d["CI_high"], g=g["Hedges_g"],
-                       g_ci_low=g["CI_low"], g_ci_high=g["CI_high"], t=float(tt.statistic),
+            row.update(d=d["Cohens_d"], d_CI_low=d["CI_low"], d_CI_high=d["CI_high"], g=g["Hedges_g"],
+                       g_CI_low=g["CI_low"], g_CI_high=g["CI_high"], t=float(tt.statistic),
                        df=float(len(x) - 1 if keys else len(x) + len(y) - 2), p=float(tt.pvalue))
         except DataError:
             row.update(nan)
         rows.append(row)
-    out = pd.DataFrame(rows)
+    out = renamed_columns(pd.DataFrame(rows), _OLD_PREFIXED_CI)
     if out["d"].isna().any():
         warn("some comparisons have fewer than 2 observations per group or no variance; their effect sizes are NaN")
     return out

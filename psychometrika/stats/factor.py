@@ -17,6 +17,8 @@ number of factors in factor analysis. *Psychometrika, 30*, 179-185.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 from typing import Any, Literal
 
@@ -45,6 +47,7 @@ _FIT_KEYS = ["chi", "dof", "EPVAL", "STATISTIC", "PVAL", "objective", "null_mode
 
 
 # ============================================================================ fa
+@dataclass(repr=False, eq=False)
 class FactorResult(StatsResult):
     """Result of :func:`fa` (attribute names follow psych's ``fa`` object, dots -> underscores).
 
@@ -82,8 +85,30 @@ class FactorResult(StatsResult):
 
     _title = "Factor Analysis using method = minres"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    loadings: pd.DataFrame
+    phi: pd.DataFrame | None
+    structure: pd.DataFrame
+    communality: pd.Series
+    communalities: pd.Series
+    uniquenesses: pd.Series
+    complexity: pd.Series
+    values: np.ndarray
+    e_values: np.ndarray
+    Vaccounted: pd.DataFrame
+    fit: pd.Series
+    R2: pd.Series
+    weights: pd.DataFrame
+    residual: pd.DataFrame
+    rot_mat: np.ndarray | None
+    r: pd.DataFrame
+    n_obs: float | None
+    nfactors: int
+    fm: str
+    rotate: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """psych's printed loadings table: the loadings with ``h2``, ``u2`` and ``com`` per item."""
+        return self.loadings.assign(h2=self.communality, u2=self.uniquenesses, com=self.complexity)
 
     def _summary_lines(self, digits: int) -> list[str]:
         L = self.loadings.copy()
@@ -207,6 +232,7 @@ def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod =
 
 
 # ============================================================================ parallel analysis
+@dataclass(repr=False, eq=False)
 class ParallelResult(StatsResult):
     """Result of :func:`fa_parallel` (psych's ``fa.parallel`` object).
 
@@ -218,8 +244,24 @@ class ParallelResult(StatsResult):
 
     _title = "Parallel analysis"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    fa_values: np.ndarray
+    pc_values: np.ndarray
+    pc_sim: np.ndarray
+    fa_sim: np.ndarray
+    pc_simr: np.ndarray | None
+    fa_simr: np.ndarray | None
+    nfact: int
+    ncomp: int
+    values: pd.DataFrame
+    n_iter: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per factor/component number: observed and simulated (and resampled) eigenvalues."""
+        out = pd.DataFrame({"fa_values": self.fa_values, "fa_sim": self.fa_sim, "pc_values": self.pc_values,
+                            "pc_sim": self.pc_sim}, index=pd.RangeIndex(1, len(self.fa_values) + 1, name="n"))
+        if self.fa_simr is not None:
+            out["fa_simr"], out["pc_simr"] = self.fa_simr, self.pc_simr
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         tab = pd.DataFrame({"fa_values": self.fa_values, "fa_sim": self.fa_sim,
@@ -307,13 +349,19 @@ def fa_parallel(data: Any, n_obs: float | None = None, n_iter: int = 20, seed: i
 
 
 # ============================================================================ KMO / Bartlett
+@dataclass(repr=False, eq=False)
 class KMOResult(StatsResult):
     """Kaiser-Meyer-Olkin measure of sampling adequacy: ``MSA`` (overall) and ``MSAi`` (per item)."""
 
     _title = "Kaiser-Meyer-Olkin factor adequacy"
 
-    def __init__(self, MSA: float, MSAi: pd.Series, image: pd.DataFrame):
-        self.MSA, self.MSAi, self.image = MSA, MSAi, image
+    MSA: float
+    MSAi: pd.Series
+    image: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """``MSAi`` per item (the overall ``MSA`` is an attribute)."""
+        return self.MSAi.to_frame()
 
     def _summary_lines(self, digits: int) -> list[str]:
         return [f"Overall MSA =  {self.MSA:.{digits}f}", "MSA for each item = ",
@@ -351,13 +399,20 @@ def kmo(data: Any) -> KMOResult:
     return KMOResult(sr / (sr + sq), pd.Series(msai, index=inp.names, name="MSAi"), image)
 
 
+@dataclass(repr=False, eq=False)
 class BartlettResult(StatsResult):
     """Bartlett's test that a correlation matrix is an identity matrix: ``chisq``, ``df``, ``p_value``."""
 
     _title = "Bartlett's test of sphericity"
 
-    def __init__(self, chisq: float, df: float, p_value: float, n_obs: float):
-        self.chisq, self.df, self.p_value, self.n_obs = chisq, df, p_value, n_obs
+    chisq: float
+    df: float
+    p_value: float
+    n_obs: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: chisq, df, p_value, n_obs."""
+        return self._scalars("chisq", "df", "p_value", "n_obs")
 
     def _summary_lines(self, digits: int) -> list[str]:
         return [f"chisq = {self.chisq:.{digits}f}, df = {self.df:.0f}, p.value = {self.p_value:.3g} "

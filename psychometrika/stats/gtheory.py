@@ -15,6 +15,8 @@ Shavelson, R. J., & Webb, N. M. (1991). *Generalizability theory: A primer*. Sag
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
@@ -29,6 +31,7 @@ from psychometrika.stats.common import small_blas, StatsResult, fmt_frame
 __all__ = ["GStudyResult", "d_study", "d_study_plan", "g_study"]
 
 
+@dataclass(repr=False, eq=False)
 class GStudyResult(StatsResult):
     """Result of :func:`g_study`.
 
@@ -40,19 +43,27 @@ class GStudyResult(StatsResult):
 
     _title = "Generalizability study (crossed random design, ANOVA / expected mean squares)"
 
-    def __init__(self, components: pd.DataFrame, object_: str, facets: list[str], n: dict[str, int],
-                 notes: list[str], n_obs: int):
-        self.components = components
-        self.object = object_
-        self.facets = facets
-        self.n = n
-        self.notes = notes
-        self.n_obs = n_obs
-        d = d_study(self, {f: n[f] for f in facets})
+    components: pd.DataFrame
+    object: str
+    facets: list[str]
+    n: dict[str, int]
+    notes: list[str]
+    n_obs: int
+    g_coefficient: float = field(init=False)
+    phi: float = field(init=False)
+    rel_error: float = field(init=False)
+    abs_error: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = d_study(self, {f: self.n[f] for f in self.facets})
         self.g_coefficient = float(d["g_coefficient"].iloc[0])
         self.phi = float(d["phi"].iloc[0])
         self.rel_error = float(d["rel_error"].iloc[0])
         self.abs_error = float(d["abs_error"].iloc[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The variance components table ``components``."""
+        return self.components.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         design = " x ".join([self.object, *self.facets])

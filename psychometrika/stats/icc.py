@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import small_blas, warn
+from psychometrika.stats.common import renamed_columns, small_blas, warn
 
 __all__ = ["icc", "icc_wide"]
 
@@ -85,11 +85,13 @@ def icc_wide(data: Any, *, ci: float = 0.95) -> pd.DataFrame:
         "df1": [df11n, df21n, df21n, df11n, df21n, df21n],
         "df2": [df11d, df21d, df21d, df11d, df21d, df21d],
         "p": [p11, p21, p21, p11, p21, p21],
-        "lower": [(f1l - 1) / (f1l + k - 1), l2, (f3l - 1) / (f3l + k - 1), 1 - 1 / f1l, l2 * k / (1 + l2 * (k - 1)),
+        "CI": ci,
+        "CI_low": [(f1l - 1) / (f1l + k - 1), l2, (f3l - 1) / (f3l + k - 1), 1 - 1 / f1l, l2 * k / (1 + l2 * (k - 1)),
                   1 - 1 / f3l],
-        "upper": [(f1u - 1) / (f1u + k - 1), u2, (f3u - 1) / (f3u + k - 1), 1 - 1 / f1u, u2 * k / (1 + u2 * (k - 1)),
+        "CI_high": [(f1u - 1) / (f1u + k - 1), u2, (f3u - 1) / (f3u + k - 1), 1 - 1 / f1u, u2 * k / (1 + u2 * (k - 1)),
                   1 - 1 / f3u],
     }, index=_ROWS)
+    out = renamed_columns(out, {"lower": "CI_low", "upper": "CI_high"})
     out.attrs.update(n_targets=n, n_raters=k, MSB=msb, MSJ=msj, MSE=mse, MSW=msw)
     return out
 
@@ -109,7 +111,8 @@ def icc(data: pd.DataFrame, targets: str | None = None, raters: str | None = Non
     ICC1 = (MSB − MSW)/(MSB + (k−1)MSW); ICC2 = (MSB − MSE)/(MSB + (k−1)MSE + k(MSJ − MSE)/n);
     ICC3 = (MSB − MSE)/(MSB + (k−1)MSE); ICC1k = (MSB − MSW)/MSB; ICC2k = (MSB − MSE)/(MSB +
     (MSJ − MSE)/n); ICC3k = (MSB − MSE)/MSB. CIs from the F distribution (Shrout & Fleiss, 1979;
-    McGraw & Wong's approximate df for ICC2). Returns columns ``type ICC F df1 df2 p lower upper``
+    McGraw & Wong's approximate df for ICC2). Returns columns ``type ICC F df1 df2 p CI CI_low CI_high``
+    (the old ``lower``/``upper`` still read, deprecated)
     with psych's row names (``Single_raters_absolute`` ...).
 
     >>> pm.icc(ratings, targets="item", raters="paraphrase", ratings="score")   # doctest: +SKIP

@@ -29,6 +29,8 @@ measurement invariance literature. *Organizational Research Methods, 3*, 4-70.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import warnings
 from typing import Any, Sequence
 
@@ -48,6 +50,7 @@ LEVELS: dict[str, tuple[str, ...]] = {"configural": (), "metric": ("loadings",),
                                       "strict": ("loadings", "intercepts", "residuals")}
 
 
+@dataclass(repr=False, eq=False)
 class InvarianceResult(StatsResult):
     """Result of :func:`invariance`.
 
@@ -60,10 +63,15 @@ class InvarianceResult(StatsResult):
 
     _title = "Measurement invariance (multi-group CFA, ML; lavaan group.equal)"
 
-    def __init__(self, table: pd.DataFrame, fits: dict[str, CFAResult], partial: pd.DataFrame):
-        self.table = table
-        self.fits = fits
-        self.partial = partial
+    table: pd.DataFrame
+    fits: dict[str, CFAResult]
+    partial: pd.DataFrame
+    highest: str | None = field(init=False)
+    groups: list[str] = field(init=False)
+    n_obs: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        table, fits = self.table, self.fits
         holds = table.loc[table["holds"].astype(bool), "level"].tolist()
         self.highest = None
         for lev in table["level"]:  # the strictest level before the first failure
@@ -73,6 +81,10 @@ class InvarianceResult(StatsResult):
         first = next(iter(fits.values()))
         self.groups = first.group_labels
         self.n_obs = first.n_obs
+
+    def to_frame(self) -> pd.DataFrame:
+        """The level-by-level comparison ``table``."""
+        return self.table.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         cols = ["npar", "chisq", "df", "pvalue", "cfi", "rmsea", "srmr", "chisq_diff", "df_diff", "p_diff",

@@ -30,6 +30,8 @@ Estimation Techniques* (2nd ed.).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import math
 import warnings
 from collections.abc import Sequence
@@ -309,6 +311,7 @@ def _fit(model: _Model, codes: np.ndarray, n_quad: int, max_iter: int, tol: floa
 
 
 # ----------------------------------------------------------------------------- result
+@dataclass(repr=False, eq=False)
 class IRTResult(StatsResult):
     """Result of :func:`grm` / :func:`twopl`.
 
@@ -327,8 +330,30 @@ class IRTResult(StatsResult):
     converged : bool
     """
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    title: str
+    call: str
+    coef: pd.DataFrame
+    se: pd.DataFrame | None
+    vcov: np.ndarray | None
+    items: list[str]
+    categories: dict[str, list[Any]]
+    loglik: float
+    aic: float
+    bic: float
+    n_obs: int
+    n_par: int
+    n_iter: int
+    converged: bool
+    max_gradient: float
+    n_quad: int
+    equal_slopes: bool
+    _model: Any = field(repr=False)
+    _par: np.ndarray = field(repr=False)
+    _cats: list[np.ndarray] = field(repr=False)
+    _codes: np.ndarray = field(repr=False)
+    _index: pd.Index = field(repr=False)
+    _theta: np.ndarray = field(repr=False)
+    _logw: np.ndarray = field(repr=False)
 
     @property
     def _title(self) -> str:  # type: ignore[override]
@@ -419,6 +444,10 @@ class IRTResult(StatsResult):
             W = _cum_weights(a, d, th)
             info += np.where(obs, np.sum((a * (W[:-1] - W[1:])) ** 2 / P, axis=0), 0.0)
         return pd.DataFrame({"theta": th, "se": 1 / np.sqrt(info + 1)}, index=index)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The item parameters ``coef`` (a, d..., b...)."""
+        return self.coef.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         lines = [f"Call: {self.call}", "",

@@ -10,6 +10,8 @@ proof and measurement of association between two things. *American Journal of Ps
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +32,7 @@ from psychometrika.stats.common import (
 __all__ = ["MTMMResult", "mtmm"]
 
 
+@dataclass(repr=False, eq=False)
 class MTMMResult(StatsResult):
     """Result of :func:`mtmm`.
 
@@ -51,15 +54,17 @@ class MTMMResult(StatsResult):
 
     _title = "Multitrait-multimethod matrix (Campbell & Fiske, 1959)"
 
-    def __init__(self, matrix: pd.DataFrame, n: pd.DataFrame, wide: pd.DataFrame, convergent: pd.DataFrame,
-                 discriminant: pd.DataFrame, block_means: pd.Series, disattenuated: pd.DataFrame | None):
-        self.matrix = matrix
-        self.n = n
-        self.wide = wide
-        self.convergent = convergent
-        self.discriminant = discriminant
-        self.block_means = block_means
-        self.disattenuated = disattenuated
+    matrix: pd.DataFrame
+    n: pd.DataFrame
+    wide: pd.DataFrame
+    convergent: pd.DataFrame
+    discriminant: pd.DataFrame
+    block_means: pd.Series
+    disattenuated: pd.DataFrame | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The multitrait-multimethod correlation ``matrix``."""
+        return self.matrix.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         m = self.matrix.copy()

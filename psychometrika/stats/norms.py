@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from psychometrika.errors import DataError
+from psychometrika.stats.common import renamed_columns, z_value
 from psychometrika.stats.factor import congruence
 
 __all__ = ["compare_norms", "loading_congruence"]
@@ -79,7 +80,7 @@ def compare_norms(scores: pd.DataFrame, norms: Any, *, scale: str = "scale", val
     if not 0 < ci < 1:
         raise DataError(f"ci must be between 0 and 1, got {ci!r}")
     nt = _norm_table(norms)
-    z = stats.norm.ppf(1 - (1 - ci) / 2)
+    z = z_value(ci)
     rows = []
     s = scores.assign(**{value: pd.to_numeric(scores[value], errors="coerce")}).dropna(subset=[value])
     for _, nr in nt.iterrows():
@@ -107,11 +108,11 @@ def compare_norms(scores: pd.DataFrame, norms: Any, *, scale: str = "scale", val
         else:
             t = df = p = np.nan
         rows.append({"scale": nr["scale"], "n": n, "mean": m, "sd": sd, "human_mean": mu, "human_sd": sigma,
-                     "human_n": nh, "d": d, "d_ci_low": d - z * se_d, "d_ci_high": d + z * se_d, "t": t, "df": df,
+                     "human_n": nh, "d": d, "d_CI_low": d - z * se_d, "d_CI_high": d + z * se_d, "t": t, "df": df,
                      "p": p, "percentile": 100 * stats.norm.cdf(d), "source": nr.get("source")})
     if not rows:
         raise DataError("no scale of the scores has human norms", hint=f"norm scales: {list(nt['scale'])}")
-    return pd.DataFrame(rows)
+    return renamed_columns(pd.DataFrame(rows), {"d_ci_low": "d_CI_low", "d_ci_high": "d_CI_high"})
 
 
 def loading_congruence(loadings: Any, human_loadings: Any, *, procrustes: bool = False) -> pd.DataFrame:

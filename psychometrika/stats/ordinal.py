@@ -10,6 +10,8 @@ Reference: Olsson, U. (1979). Maximum likelihood estimation of the polychoric co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 import math
 from collections.abc import Sequence
@@ -84,6 +86,7 @@ def _poly_rho(tab: np.ndarray, rc: np.ndarray, cc: np.ndarray) -> tuple[float, f
 
 
 # ============================================================================ polychoric
+@dataclass(repr=False, eq=False)
 class PolychoricResult(StatsResult):
     """Result of :func:`polychoric` (psych's ``poly`` object).
 
@@ -101,8 +104,14 @@ class PolychoricResult(StatsResult):
 
     _title = "Polychoric correlations"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    rho: pd.DataFrame
+    tau: pd.DataFrame
+    n_obs: int
+    global_thresholds: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """The polychoric correlation matrix ``rho``."""
+        return self.rho.copy()
 
     def _summary_lines(self, digits: int) -> list[str]:
         low = self.rho.where(np.tril(np.ones(self.rho.shape, dtype=bool)))

@@ -20,9 +20,12 @@ beta, and McDonald's omega_h. *Psychometrika, 70*, 123-133. Revelle, W. (2022). 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 import math
-from typing import Any, Iterable, Mapping, Sequence
+import warnings
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,11 +35,11 @@ from psychometrika.errors import DataError
 from psychometrika.stats.common import (
     small_blas,
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
-    DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, r_quantile, smc, sym_eigen, warn,
+    DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, renamed_columns, r_quantile, smc, sym_eigen, warn,
 )
 from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
-__all__ = ["alpha", "AlphaResult", "alpha_ci", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
+__all__ = ["alpha", "AlphaResult", "alpha_ci", "ConfidenceInterval", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
            "omega", "OmegaResult", "score_items", "ScoreItemsResult", "reverse_items"]
 
 
@@ -111,19 +114,38 @@ def _alpha_stats(C: np.ndarray, R: np.ndarray) -> dict[str, float]:
                 var_r=var_r, median_r=med_r)
 
 
-def alpha_ci(alpha_value: float, n_obs: float, n_items: int, p_val: float = 0.05) -> tuple[float, float]:
+class ConfidenceInterval(NamedTuple):
+    """A confidence interval: unpacks like the ``(lower, upper)`` tuple it replaces."""
+
+    CI_low: float
+    CI_high: float
+
+
+def alpha_ci(alpha_value: float, n_obs: float, n_items: int, p_val: float = 0.05) -> ConfidenceInterval:
     """Feldt's confidence interval for alpha (psych's ``alpha.ci``).
 
     :math:`1 - (1 - \\alpha) F_{1-p/2}(n - 1, (n - 1)(k - 1))` (lower) and the same with
-    :math:`F_{p/2}` (upper). Feldt, Woodruff & Salih (1987).
+    :math:`F_{p/2}` (upper). Feldt, Woodruff & Salih (1987). Returns a :class:`ConfidenceInterval`
+    ``(CI_low, CI_high)`` (a named tuple: ``lo, hi = alpha_ci(...)`` still works).
     """
     df1, df2 = n_obs - 1, (n_obs - 1) * (n_items - 1)
     lower = 1 - (1 - alpha_value) * stats.f.ppf(1 - p_val / 2, df1, df2)
     upper = 1 - (1 - alpha_value) * stats.f.ppf(p_val / 2, df1, df2)
-    return float(lower), float(upper)
+    return ConfidenceInterval(float(lower), float(upper))
 
 
 # ============================================================================ alpha
+#: Level of alpha's bootstrap interval (psych's boot.ci: the 2.5 %, 50 % and 97.5 % quantiles).
+BOOTSTRAP_CI = 0.95
+
+
+def _ci_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """alpha's CI table (rows Feldt / Bootstrap); psych's column names lower/upper still read."""
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["CI_low", "alpha", "CI_high"])
+    return renamed_columns(frame, {"lower": "CI_low", "upper": "CI_high"})
+
+
+@dataclass(repr=False, eq=False)
 class AlphaResult(StatsResult):
     """Result of :func:`alpha` (psych's ``alpha`` object; dots -> underscores).
 
@@ -141,7 +163,8 @@ class AlphaResult(StatsResult):
     response_freq : DataFrame or None
         Proportion of each response per item (when items have at most 10 categories).
     ci : DataFrame
-        Feldt and (when ``n_iter > 1``) bootstrap 95% intervals (columns lower, alpha, upper).
+        Feldt and (when ``n_iter > 1``) bootstrap 95% intervals (columns ``CI_low``, ``alpha``, ``CI_high``;
+        psych's ``lower``/``upper`` still read, deprecated).
     keys : Series
         +1/-1 per item; reversed items are also marked with a trailing ``-`` in row names.
     scores : Series or None
@@ -150,8 +173,25 @@ class AlphaResult(StatsResult):
 
     _title = "Reliability analysis"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    total: pd.Series
+    alpha_drop: pd.DataFrame
+    item_stats: pd.DataFrame
+    response_freq: pd.DataFrame | None
+    ci: pd.DataFrame
+    keys: pd.Series
+    scores: pd.Series | None
+    boot: np.ndarray | None
+    nvar: int
+    reversed: list[str]
+    n_iter: int = 1
+    seed: int | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``total`` (raw_alpha, std_alpha, G6, ...) with the Feldt ``CI_low``/``CI_high``."""
+        out = self.total.to_frame().T.reset_index(drop=True)
+        if "Feldt" in self.ci.index:
+            out["CI_low"], out["CI_high"] = self.ci.loc["Feldt", "CI_low"], self.ci.loc["Feldt", "CI_high"]
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         lines = [f"Call: alpha(x = data{', keys = ' + repr(self.reversed) if self.reversed else ''})", "",
@@ -159,10 +199,10 @@ class AlphaResult(StatsResult):
         if "Feldt" in self.ci.index:
             f = self.ci.loc["Feldt"]
             lines += ["", "    95% confidence boundaries ", "         lower alpha upper",
-                      f"Feldt     {f['lower']:.{digits}f}  {f['alpha']:.{digits}f}  {f['upper']:.{digits}f}"]
+                      f"Feldt     {f['CI_low']:.{digits}f}  {f['alpha']:.{digits}f}  {f['CI_high']:.{digits}f}"]
             if "Bootstrap" in self.ci.index:
                 b = self.ci.loc["Bootstrap"]
-                lines.append(f"Bootstrap {b['lower']:.{digits}f}  {b['alpha']:.{digits}f}  {b['upper']:.{digits}f}")
+                lines.append(f"Bootstrap {b['CI_low']:.{digits}f}  {b['alpha']:.{digits}f}  {b['CI_high']:.{digits}f}")
                 lines.append(f"(bootstrap: {self.n_iter} resamples, "
                              + (f"seed = {self.seed})" if self.seed is not None else "no seed: not reproducible)"))
             elif self.scores is not None:
@@ -284,7 +324,7 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
                                "r_cor": res["r_cor"], "r_drop": res["r_drop"],
                                "mean": xs.mean().to_numpy(), "sd": xs.std(ddof=1).to_numpy()}, index=labels)
     lo, hi = alpha_ci(st["raw_alpha"], nsub, nvar)
-    ci_rows = {"Feldt": {"lower": lo, "alpha": st["raw_alpha"], "upper": hi}}
+    ci_rows = {"Feldt": {"CI_low": lo, "alpha": st["raw_alpha"], "CI_high": hi}}
     boot = None
     if n_iter and n_iter > 1:
         rng = np.random.default_rng(seed)
@@ -294,10 +334,11 @@ def alpha(data: Any, keys: Sequence[str] | None = None, check_keys: bool = False
             idx = rng.integers(0, nsub, nsub)
             Cb = _fast_pairwise_cov(arr[idx])
             boot[b] = (1 - np.trace(Cb) / Cb.sum()) * (nvar / (nvar - 1))
-        q = r_quantile(boot[~np.isnan(boot)], [0.025, 0.5, 0.975])
-        ci_rows["Bootstrap"] = {"lower": q[0], "alpha": q[1], "upper": q[2]}
+        tail = (1 - BOOTSTRAP_CI) / 2
+        q = r_quantile(boot[~np.isnan(boot)], [tail, 0.5, 1 - tail])
+        ci_rows["Bootstrap"] = {"CI_low": q[0], "alpha": q[1], "CI_high": q[2]}
     out = AlphaResult(total=total_s, alpha_drop=res["alpha_drop"], item_stats=item_stats,
-                      response_freq=response_freq, ci=pd.DataFrame.from_dict(ci_rows, orient="index"),
+                      response_freq=response_freq, ci=_ci_table(ci_rows),
                       keys=pd.Series(key, index=names, name="keys"), scores=total.rename("score"),
                       boot=boot, nvar=nvar, reversed=[n for n, k in zip(names, key) if k < 0],
                       n_iter=int(n_iter) if boot is not None else 1, seed=seed)
@@ -376,17 +417,17 @@ def _alpha_matrix(data: Any, a: np.ndarray, keys, check_keys: bool, n_obs: float
     if n_obs is not None:
         tot["ase"] = math.sqrt(st["Q"] / n_obs)
         lo, hi = alpha_ci(st["raw_alpha"], n_obs, nvar)
-        ci_rows["Feldt"] = {"lower": lo, "alpha": st["raw_alpha"], "upper": hi}
+        ci_rows["Feldt"] = {"CI_low": lo, "alpha": st["raw_alpha"], "CI_high": hi}
     tot["median_r"] = st["median_r"]
     item_stats = pd.DataFrame({"r": res["std_r"], "r_cor": res["r_cor"], "r_drop": res["r_drop"]}, index=labels)
     return AlphaResult(total=pd.Series(tot, name="total"), alpha_drop=res["alpha_drop"], item_stats=item_stats,
-                       response_freq=None, ci=pd.DataFrame.from_dict(ci_rows, orient="index",
-                                                                     columns=["lower", "alpha", "upper"]),
+                       response_freq=None, ci=_ci_table(ci_rows),
                        keys=pd.Series(key, index=names, name="keys"), scores=None, boot=None, nvar=nvar,
                        reversed=[n for n, k in zip(names, key) if k < 0])
 
 
 # ============================================================================ split half
+@dataclass(repr=False, eq=False)
 class SplitHalfResult(StatsResult):
     """Result of :func:`split_half` (psych's ``splitHalf``): ``maxrb`` (lambda 4), ``minrb`` (beta),
     ``meanr`` (mean split-half reliability), ``av_r``, ``med_r``, ``alpha``, ``lambda2``, ``lambda6``,
@@ -394,8 +435,24 @@ class SplitHalfResult(StatsResult):
 
     _title = "Split half reliabilities"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    maxrb: float
+    minrb: float
+    meanr: float
+    av_r: float
+    med_r: float
+    alpha: float
+    lambda2: float
+    lambda6: float
+    maxAB: tuple[list[str], list[str]]
+    minAB: tuple[list[str], list[str]]
+    raw: np.ndarray
+    n_splits: int
+    exhaustive: bool
+    keys: pd.Series
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row of the split-half statistics."""
+        return self._scalars("maxrb", "minrb", "meanr", "av_r", "med_r", "alpha", "lambda2", "lambda6", "n_splits")
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -494,6 +551,7 @@ def split_half(data: Any, check_keys: bool = False, keys: Sequence[str] | None =
 
 
 # ============================================================================ guttman
+@dataclass(repr=False, eq=False)
 class GuttmanResult(StatsResult):
     """Result of :func:`guttman`: Guttman's six lower bounds and friends (psych's ``guttman``).
 
@@ -504,8 +562,27 @@ class GuttmanResult(StatsResult):
 
     _title = "Alternative estimates of reliability"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    lambda_1: float
+    lambda_2: float
+    lambda_3: float
+    lambda_4: float
+    lambda_5: float
+    lambda_5p: float
+    lambda_6: float
+    glb: float
+    beta: float
+    alpha_pc: float
+    r_pc: float
+    beta_pc: float
+    tenberge: dict[str, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the lower bounds, glb, beta, the PC-based estimates and ten Berge's mu0..mu3."""
+        out = self._scalars("lambda_1", "lambda_2", "lambda_3", "lambda_4", "lambda_5", "lambda_5p", "lambda_6",
+                            "glb", "beta", "alpha_pc", "r_pc", "beta_pc")
+        for k, v in self.tenberge.items():
+            out[f"tenberge_{k}"] = v
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -592,6 +669,7 @@ def guttman(data: Any, keys: Sequence[str] | None = None, n_obs: float | None = 
 
 
 # ============================================================================ omega
+@dataclass(repr=False, eq=False)
 class OmegaResult(StatsResult):
     """Result of :func:`omega` (psych's ``omega``).
 
@@ -610,8 +688,22 @@ class OmegaResult(StatsResult):
 
     _title = "Omega"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    omega_h: float
+    omega_lim: float
+    alpha: float
+    omega_tot: float
+    G6: float
+    ECV: float
+    schmid: pd.DataFrame
+    orthog: pd.DataFrame
+    oblique: pd.DataFrame
+    phi: pd.DataFrame
+    gloading: pd.Series
+    omega_group: pd.DataFrame
+    keys: pd.Series
+    nfactors: int
+    fm: str
+    n_obs: float | None
 
     def _masked_sl(self, d: int) -> str:
         sl = self.schmid.round(d).astype(object)
@@ -624,6 +716,10 @@ class OmegaResult(StatsResult):
     @property
     def omega_t(self) -> float:
         return self.omega_tot
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: omega_h, omega_lim, omega_tot, alpha, G6, ECV (``schmid`` holds the loadings)."""
+        return self._scalars("omega_h", "omega_lim", "omega_tot", "alpha", "G6", "ECV")
 
     def _summary_lines(self, digits: int) -> list[str]:
         d = digits
@@ -759,6 +855,7 @@ def _omega(m: np.ndarray, names: list[str], nvar: int, nfactors: int, fm: str, i
 
 
 # ============================================================================ scoreItems
+@dataclass(repr=False, eq=False)
 class ScoreItemsResult(StatsResult):
     """Result of :func:`score_items` (psych's ``scoreItems``).
 
@@ -779,8 +876,28 @@ class ScoreItemsResult(StatsResult):
 
     _title = "Call: scoreItems(keys = keys, items = data)"
 
-    def __init__(self, **kw: Any):
-        self.__dict__.update(kw)
+    scores: pd.DataFrame | None
+    alpha: pd.Series
+    av_r: pd.Series
+    G6: pd.Series
+    sn: pd.Series
+    n_items: pd.Series
+    ase: pd.Series | None
+    med_r: pd.Series
+    cor: pd.DataFrame
+    corrected: pd.DataFrame
+    item_cor: pd.DataFrame
+    item_corrected: pd.DataFrame
+    keys: pd.DataFrame
+    impute: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per scale: alpha, average r, G6, S/N, number of items, median r, ase."""
+        out = pd.DataFrame({"alpha": self.alpha, "average_r": self.av_r, "G6": self.G6, "S_N": self.sn,
+                            "n_items": self.n_items, "median_r": self.med_r})
+        if self.ase is not None:
+            out["ase"] = self.ase
+        return out
 
     def _summary_lines(self, digits: int) -> list[str]:
         tab = pd.DataFrame({"alpha": self.alpha, "average.r": self.av_r, "Lambda.6": self.G6,
@@ -813,10 +930,14 @@ def _parse_keys(keys: Mapping[str, Sequence[str]], names: list[str]) -> tuple[np
 
 
 @small_blas
-def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = False, impute: str = "median",
-                min_value: float | None = None, max_value: float | None = None,
+def score_items(data: Any, keys: Mapping[str, Sequence[str]] | None = None, totals: bool = False,
+                impute: str = "median", min_value: float | None = None, max_value: float | None = None,
                 n_obs: float | None = None) -> ScoreItemsResult:
     """Score several scales at once and report their reliabilities, as ``psych::scoreItems``.
+
+    Data first, keys second, like every ``pm`` function (``pm.alpha(data, keys=...)``). psych's order
+    ``score_items(keys, data)`` (the order of this function before) still works, with a
+    :class:`DeprecationWarning`.
 
     Parameters
     ----------
@@ -841,9 +962,15 @@ def score_items(keys: Mapping[str, Sequence[str]], data: Any, totals: bool = Fal
     Examples
     --------
     >>> keys = {"agree": ["-A1", "A2", "A3", "A4", "A5"], "consc": ["C1", "C2", "C3", "-C4", "-C5"]}
-    >>> res = pm.score_items(keys, bfi)                       # doctest: +SKIP
+    >>> res = pm.score_items(bfi, keys)                       # doctest: +SKIP
     >>> res.alpha                                             # doctest: +SKIP
     """
+    if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):   # psych's order: (keys, data)
+        warnings.warn("score_items(keys, data) is deprecated; call score_items(data, keys)", DeprecationWarning,
+                      stacklevel=3)
+        data, keys = keys, data
+    if keys is None:
+        raise DataError("score_items needs keys: {scale: [items, '-reversed_item', ...]}")
     if impute not in ("median", "mean", "none"):
         raise DataError(f"impute must be 'median', 'mean' or 'none', got {impute!r}")
     is_matrix = False

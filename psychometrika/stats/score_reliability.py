@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrika.errors import DataError
-from psychometrika.stats.common import RESPONDENT_COLUMNS, parse_keys
+from psychometrika.stats.common import RESPONDENT_COLUMNS, parse_keys, renamed_columns
 from psychometrika.stats.reliability import alpha_ci
 
 __all__ = ["expected_vs_argmax_reliability"]
@@ -53,7 +53,7 @@ def expected_vs_argmax_reliability(responses: pd.DataFrame, keys: Mapping[str, S
     Returns
     -------
     DataFrame, one row per scale: ``n_respondents``, ``n_items``, ``alpha_expected`` (+ Feldt
-    ``lower``/``upper``), ``alpha_argmax`` (+ CI), ``difference``, ``r_scores`` (correlation of the two
+    ``alpha_expected_CI_low``/``_CI_high``; the old ``lower_expected`` ... still read), ``alpha_argmax`` (+ CI), ``difference``, ``r_scores`` (correlation of the two
     scale scores), ``mean_expected``, ``mean_argmax``.
 
     Examples
@@ -121,8 +121,10 @@ def expected_vs_argmax_reliability(responses: pd.DataFrame, keys: Mapping[str, S
         with np.errstate(invalid="ignore", divide="ignore"):
             r = float(np.corrcoef(se, sm)[0, 1]) if n > 2 and se.std() > 0 and sm.std() > 0 else np.nan
         rows.append({"scale": scale, "n_respondents": n, "n_items": k, "alpha_expected": a_e,
-                     "lower_expected": ci_e[0], "upper_expected": ci_e[1], "alpha_argmax": a_m,
-                     "lower_argmax": ci_m[0], "upper_argmax": ci_m[1], "difference": a_e - a_m,
+                     "alpha_expected_CI_low": ci_e[0], "alpha_expected_CI_high": ci_e[1],
+                     "alpha_argmax": a_m, "alpha_argmax_CI_low": ci_m[0], "alpha_argmax_CI_high": ci_m[1], "difference": a_e - a_m,
                      "r_scores": r, "mean_expected": float(se.mean()) if n else np.nan,
                      "mean_argmax": float(sm.mean()) if n else np.nan})
-    return pd.DataFrame(rows).set_index("scale")
+    old = {"lower_expected": "alpha_expected_CI_low", "upper_expected": "alpha_expected_CI_high",
+           "lower_argmax": "alpha_argmax_CI_low", "upper_argmax": "alpha_argmax_CI_high"}
+    return renamed_columns(pd.DataFrame(rows).set_index("scale"), old)

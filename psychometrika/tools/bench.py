@@ -165,7 +165,8 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
                                                   prefix_sharing=False, forward="transformers")
     be_shared = TransformersBackend.from_model(mdl, tok, model_id=model, device=device, batch_size=batch_size,
                                                prefix_sharing=True, compile=compile)
-    extra = {"score_shared_prefix_hf": {"forward": "transformers"}} if be_shared._fast is not None else {}
+    lean = be_shared.info.extra["forward"] == "psychometrika"  # the lean forward runs the shared-prefix path
+    extra = {"score_shared_prefix_hf": {"forward": "transformers"}} if lean else {}
     extra.update({f"score_shared_prefix[{v}]": parse_settings(v) for v in variants})
     known = {n for n, p in inspect.signature(TransformersBackend.from_model).parameters.items()
              if p.kind is p.KEYWORD_ONLY} - {"model_id", "device", "batch_size", "prefix_sharing"}
@@ -182,7 +183,7 @@ def run(device: str = "cpu", model: str = "smollm2", n_items: int = 22, n_orders
     sreqs = [ScoreRequest(f"k{i}", p, tuple(c)) for i, (p, c) in enumerate(zip(prompts, plan["continuations"]))]
     n_gen = n_generate or max(4, len(prompts) // 8)
     gen_prompts = prompts[:n_gen]
-    encoded = [be_plain._encode(be_plain.render(p)) for p in prompts]
+    encoded = [list(tok(be_plain.render(p), add_special_tokens=False)["input_ids"]) for p in prompts]
     by_order = [encoded[i:i + n_items] for i in range(0, len(encoded), n_items)]
     prefix_tokens = float(np.mean([min(len(os.path.commonprefix([g[0], s])) for s in g[1:]) if len(g) > 1 else 0
                                    for g in by_order]))

@@ -107,8 +107,8 @@ def test_a_changed_statistics_signature_or_result_fails_the_build(sim_run, monke
     with pytest.raises(TypeError, match="n_iter"):
         compute_statistics(sim_run, sections=["reliability"])
     monkeypatch.undo()
-    monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"ci_low": "lo"}))
-    with pytest.raises(KeyError, match="ci_low"):
+    monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"CI_low": "lo"}))
+    with pytest.raises(KeyError, match="CI_low"):
         compute_statistics(sim_run, sections=["behaviour"])
 
 
@@ -219,3 +219,24 @@ def test_every_section_has_its_module_in_book_order():
 
     assert tuple(COMPUTE) == SECTIONS
     assert all(fn.__module__ == f"psychometrika.report.sections.{name}" for name, fn in COMPUTE.items())
+
+
+def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_behaviour(tmp_path):
+    """The quickstart's instruments answered by position alone (as the embedded model does): every section is
+    computed without a foreign exception, and the economic games are behaviour (as in pm.behaviour_scores)."""
+    from psychometrika.engine.run import run_study
+
+    text = (REPO / "analyses" / "quickstart.yaml").read_text()
+    models = text[text.index("models:"):text.index("personas:")]
+    study = tmp_path / "study.yaml"
+    study.write_text(text.replace(models, "models: [{id: sim, backend: dummy, model: sim, "
+                                          "settings: {position_bias: 60}}]\n"))
+    run_study(study, tmp_path / "run", progress=False)
+    st = compute_statistics(tmp_path / "run")
+    assert {"econ-games:TRUST", "sjt-core:A"} <= set(st["self_behaviour"]["behaviour"])
+    assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3", "ipip-16pf"}
+    rel = st["reliability"]
+    assert rel.loc[rel["instrument"] == "bfi-44", "alpha"].isna().all()
+    assert any("bfi-44 A (sim): not computed (" in n and "reliability is undefined" in n
+               for n in st.notes["reliability"])
+    assert "response_styles" in st

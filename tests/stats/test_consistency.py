@@ -63,7 +63,7 @@ def test_planted_position_bias_is_recovered(pos_table):
     res = pms.positional_bias(pos_table)
     b = res[(res.model == "biased") & (res.position == 1)].iloc[0]
     assert b["bias"] == pytest.approx(0.20, abs=0.02)
-    assert b["ci_low"] < 0.2 < b["ci_high"]
+    assert b["CI_low"] < 0.2 < b["CI_high"]
     assert b["p"] < 1e-50
     assert b["n"] == 6000 and b["df"] == K - 1
     assert b["mean_prob"] == pytest.approx(0.4, abs=1e-12)      # the planted probability mass
@@ -121,7 +121,7 @@ def test_paraphrase_sensitivity_planted():
     assert res.loc["robust", "mean_var"] == pytest.approx(0.0, abs=1e-12)
     assert res.loc["fragile", "icc2"] == pytest.approx(1 / 1.25, abs=0.05)    # var(item) / (var + .25)
     assert res.loc["fragile", "mean_var"] == pytest.approx(0.25, abs=0.03)
-    assert res.loc["fragile", "icc2_low"] < res.loc["fragile", "icc2"] < res.loc["fragile", "icc2_high"]
+    assert res.loc["fragile", "icc2_CI_low"] < res.loc["fragile", "icc2"] < res.loc["fragile", "icc2_CI_high"]
     assert res.loc["fragile", "n_targets"] == 200 and res.loc["fragile", "n_paraphrases"] == 4
 
 

@@ -107,6 +107,6 @@ def test_alpha_bootstraps_only_when_asked():
     assert "no bootstrap CI" in plain.summary()
     assert "Bootstrap" in boot.ci.index and boot.n_iter == 200 and boot.seed == 7
     pd.testing.assert_frame_equal(boot.ci, again.ci)
-    assert boot.ci.loc["Bootstrap", "lower"] != other.ci.loc["Bootstrap", "lower"]
+    assert boot.ci.loc["Bootstrap", "CI_low"] != other.ci.loc["Bootstrap", "CI_low"]
     assert "200 resamples, seed = 7" in boot.summary()
     assert plain.total["raw_alpha"] == boot.total["raw_alpha"]

@@ -117,17 +117,17 @@ def test_cor_ci_matches_corr_test():
     for method in ("pearson", "spearman"):
         res = pms.cor_ci(sa, method=method)
         ref = pd.DataFrame(c[method]["ci"])
-        np.testing.assert_allclose(res[["ci_low", "r", "ci_high", "p"]].to_numpy(), ref.to_numpy(), atol=CLOSED)
+        np.testing.assert_allclose(res[["CI_low", "r", "CI_high", "p"]].to_numpy(), ref.to_numpy(), atol=CLOSED)
     res = pms.cor_ci(sa)
     n = np.array(c["pearson"]["n"])
     assert list(res["n"]) == [n[i, j] for i in range(5) for j in range(i + 1, 5)]
     one = pms.cor_ci(sa["SATV"], sa["SATQ"]).iloc[0]
     assert one["r"] == pytest.approx(c["cor_test"]["r"], abs=CLOSED)
     assert one["p"] == pytest.approx(c["cor_test"]["p"], rel=1e-6)
-    assert [one["ci_low"], one["ci_high"]] == pytest.approx(c["cor_test"]["ci"], abs=CLOSED)
+    assert [one["CI_low"], one["CI_high"]] == pytest.approx(c["cor_test"]["ci"], abs=CLOSED)
     assert one["n"] == c["cor_test"]["n"]
     r90 = pms.cor_ci(sa["SATV"].to_numpy(), sa["ACT"].to_numpy(), ci=0.90).iloc[0]
-    assert [r90["ci_low"], r90["ci_high"]] == pytest.approx(c["cor_test_90"]["ci"], abs=CLOSED)
+    assert [r90["CI_low"], r90["CI_high"]] == pytest.approx(c["cor_test_90"]["ci"], abs=CLOSED)
     cross = pms.cor_ci(sa[["ACT"]], sa[["SATV", "SATQ"]])
     assert list(cross["y"]) == ["SATV", "SATQ"] and len(cross) == 2
 
@@ -139,14 +139,14 @@ def test_compare_groups_equals_cohen_d_and_hedges_g():
     row = res.iloc[0]
     assert (row["group1"], row["group2"], row["n1"], row["n2"]) == ("a", "b", 10, 10)
     assert row["d"] == pytest.approx(s["cohen_d"]["Cohens_d"], abs=1e-12)
-    assert row["d_ci_low"] == pytest.approx(s["cohen_d"]["CI_low"], abs=CLOSED)
-    assert row["g_ci_high"] == pytest.approx(s["hedges_g"]["CI_high"], abs=CLOSED)
+    assert row["d_CI_low"] == pytest.approx(s["cohen_d"]["CI_low"], abs=CLOSED)
+    assert row["g_CI_high"] == pytest.approx(s["hedges_g"]["CI_high"], abs=CLOSED)
     assert row["p"] == pytest.approx(stats.ttest_ind(s["x"], s["y"]).pvalue, rel=1e-12)
     # sleep is really paired (same 10 patients): paired_by gives d_z
     df["id"] = list(range(10)) * 2
     pr = pms.compare_groups(df, "score", "grp", ref="b", paired_by="id").iloc[0]
     assert pr["d"] == pytest.approx(REF["paired"]["cohen_d"]["Cohens_d"], abs=1e-12)
-    assert pr["d_ci_low"] == pytest.approx(REF["paired"]["cohen_d"]["CI_low"], abs=CLOSED)
+    assert pr["d_CI_low"] == pytest.approx(REF["paired"]["cohen_d"]["CI_low"], abs=CLOSED)
 
 
 def test_compare_groups_all_pairs_and_planted_effect():
@@ -156,7 +156,7 @@ def test_compare_groups_all_pairs_and_planted_effect():
     res = pms.compare_groups(df, "v", "g")
     assert [(a, b) for a, b in zip(res.group1, res.group2)] == [("x", "y"), ("x", "z"), ("y", "z")]
     np.testing.assert_allclose(res["d"], [-0.5, -1.0, -0.5], atol=0.06)
-    assert (res["d_ci_low"] < res["d"]).all() and (res["d"] < res["d_ci_high"]).all()
+    assert (res["d_CI_low"] < res["d"]).all() and (res["d"] < res["d_CI_high"]).all()
     assert (res["g"].abs() < res["d"].abs()).all()
 
 
@@ -184,7 +184,7 @@ def test_compare_norms_hand_computed():
     d = (m - 3.25) / 0.9
     assert res.loc["E", "d"] == pytest.approx(d, abs=1e-12)
     se = math.sqrt(s ** 2 / (4 * 0.81) + d ** 2 / 2000)
-    assert res.loc["E", "d_ci_low"] == pytest.approx(d - 1.959963984540054 * se, abs=1e-12)
+    assert res.loc["E", "d_CI_low"] == pytest.approx(d - 1.959963984540054 * se, abs=1e-12)
     assert res.loc["E", "percentile"] == pytest.approx(100 * stats.norm.cdf(d), abs=1e-10)
     welch = stats.ttest_ind_from_stats(m, s, 4, 3.25, 0.9, 1000, equal_var=False)
     assert res.loc["E", "p"] == pytest.approx(welch.pvalue, rel=1e-9)
@@ -197,7 +197,7 @@ def test_compare_norms_hand_computed():
     res2 = pms.compare_norms(scores, obj).set_index("scale")
     assert res2.loc["E", "d"] == res.loc["E", "d"]
     res3 = pms.compare_norms(scores, {"E": {"mean": 3.25, "sd": 0.9, "n": 1000}}).set_index("scale")
-    assert res3.loc["E", "d_ci_high"] == pytest.approx(res.loc["E", "d_ci_high"], abs=1e-12)
+    assert res3.loc["E", "d_CI_high"] == pytest.approx(res.loc["E", "d_CI_high"], abs=1e-12)
 
 
 def test_loading_congruence_wraps_congruence():

@@ -16,7 +16,7 @@ from psychometrika.stats.common import PsychometrikaWarning
 
 FIX = Path(__file__).resolve().parents[1] / "r" / "fixtures"
 REF = json.loads((FIX / "icc_reference.json").read_text())
-COLS = ["ICC", "F", "df1", "df2", "p", "lower", "upper"]
+COLS = ["ICC", "F", "df1", "df2", "p", "CI_low", "CI_high"]
 RCOLS = ["ICC", "F", "df1", "df2", "p", "lower bound", "upper bound"]
 
 

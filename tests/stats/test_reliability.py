@@ -66,8 +66,8 @@ def test_alpha_matches_psych(case):
     np.testing.assert_allclose(res.item_stats.to_numpy(), ref_items.to_numpy(), atol=CLOSED)
     assert list(res.item_stats.columns) == ["n", "raw_r", "std_r", "r_cor", "r_drop", "mean", "sd"]
     feldt = res.ci.loc["Feldt"]
-    assert feldt["lower"] == pytest.approx(c["feldt"]["lower"], abs=CLOSED)
-    assert feldt["upper"] == pytest.approx(c["feldt"]["upper"], abs=CLOSED)
+    assert feldt["CI_low"] == pytest.approx(c["feldt"]["lower"], abs=CLOSED)
+    assert feldt["CI_high"] == pytest.approx(c["feldt"]["upper"], abs=CLOSED)
     if "response_freq" in c:
         rf = _mat(c["response_freq"])
         assert list(res.response_freq.columns) == list(rf.columns)
@@ -85,7 +85,7 @@ def test_alpha_orientation_values_from_brief():
 def test_alpha_bootstrap_ci_is_plausible():
     c = ALPHA["bfi_A"]
     res = pms.alpha(_data(c), keys=["A1"], n_iter=500, seed=11)
-    lo, mid, hi = res.ci.loc["Bootstrap", ["lower", "alpha", "upper"]]
+    lo, mid, hi = res.ci.loc["Bootstrap", ["CI_low", "alpha", "CI_high"]]
     r_lo, r_mid, r_hi = _vec(c["boot_ci"])
     point = res.total["raw_alpha"]
     assert lo < point < hi
@@ -93,7 +93,7 @@ def test_alpha_bootstrap_ci_is_plausible():
     assert abs((hi - lo) - (r_hi - r_lo)) < 0.35 * (r_hi - r_lo)
     assert abs(lo - r_lo) < 0.01 and abs(hi - r_hi) < 0.01
     again = pms.alpha(_data(c), keys=["A1"], n_iter=500, seed=11)
-    assert again.ci.loc["Bootstrap", "lower"] == lo  # seeded => reproducible
+    assert again.ci.loc["Bootstrap", "CI_low"] == lo  # seeded => reproducible
 
 
 def test_alpha_correlation_matrix_input():
@@ -232,7 +232,7 @@ SCORE = _ref("scoreitems")
 def test_score_items_matches_psych(case, impute):
     c = SCORE[case]
     keys = c.get("keys2", SCORE["keys"])
-    res = pms.score_items(keys, _data(c), impute=impute)
+    res = pms.score_items(_data(c), keys, impute=impute)
     for attr, key in [("alpha", "alpha"), ("av_r", "av_r"), ("G6", "G6")]:
         np.testing.assert_allclose(getattr(res, attr).to_numpy(), _mat(c[key]).to_numpy().ravel(), atol=CLOSED)
     np.testing.assert_allclose(res.med_r.to_numpy(), _vec(c["med_r"]), atol=CLOSED)
@@ -252,13 +252,16 @@ def test_score_items_matches_psych(case, impute):
 def test_score_items_errors_and_summary():
     bfi = pd.read_csv(FIX / "bfi.csv")
     with pytest.raises(DataError, match="'Z1'"):
-        pms.score_items({"x": ["A1", "-Z1"]}, bfi)
+        pms.score_items(bfi, {"x": ["A1", "-Z1"]})
     with pytest.raises(DataError, match="impute"):
-        pms.score_items({"x": ["A1", "A2"]}, bfi, impute="knn")
-    res = pms.score_items({"agree": ["-A1", "A2", "A3", "A4", "A5"], "consc": ["C1", "C2", "C3", "-C4", "-C5"]},
-                          bfi)
+        pms.score_items(bfi, {"x": ["A1", "A2"]}, impute="knn")
+    keys = {"agree": ["-A1", "A2", "A3", "A4", "A5"], "consc": ["C1", "C2", "C3", "-C4", "-C5"]}
+    res = pms.score_items(bfi, keys)
+    with pytest.warns(DeprecationWarning, match=r"score_items\(data, keys\)"):
+        old = pms.score_items(keys, bfi)                          # psych's (keys, data) order still works
+    pd.testing.assert_series_equal(old.alpha, res.alpha)
     assert "corrected correlations above the diagonal" in res.summary()
     # alpha of a scale from score_items with no missing-data imputation effects equals alpha()
     hs = pd.read_csv(FIX / "holzinger.csv")
-    s = pms.score_items({"all": list(hs.columns)}, hs)
+    s = pms.score_items(hs, keys={"all": list(hs.columns)})
     assert s.alpha["all"] == pytest.approx(pms.alpha(hs, n_iter=1).total["raw_alpha"], abs=1e-12)

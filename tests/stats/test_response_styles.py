@@ -227,7 +227,7 @@ def test_expected_vs_argmax_reliability():
     assert row["alpha_expected"] == pytest.approx(a_e, abs=1e-12)
     assert row["alpha_argmax"] == pytest.approx(a_m, abs=1e-12)
     assert row["difference"] == pytest.approx(a_e - a_m, abs=1e-12)
-    assert row["lower_expected"] < a_e < row["upper_expected"]
+    assert row["alpha_expected_CI_low"] < a_e < row["alpha_expected_CI_high"]
     assert row["r_scores"] == pytest.approx(np.corrcoef(we.mean(axis=1), wm.mean(axis=1))[0, 1])
     # without chosen/expected columns both are recomputed from probs
     again = pm.expected_vs_argmax_reliability(df.drop(columns=["chosen_value", "expected_value"]))

@@ -44,7 +44,9 @@ def compute(ctx: Context) -> None:
                     res = attempt(st, "behaviour", f"{q} vs {b} ({model})",
                                   lambda: cor_ci(pair[q].to_numpy(), pair[b].to_numpy()))
                     if res is not None:
-                        row.update(res.iloc[0][["r", "ci_low", "ci_high", "p"]].astype(float).to_dict())
+                        r0 = res.iloc[0]   # pm.cor_ci's CI_low/CI_high -> this table's ci_low/ci_high
+                        row.update(r=float(r0["r"]), ci_low=float(r0["CI_low"]), ci_high=float(r0["CI_high"]),
+                                   p=float(r0["p"]))
                 rows.append(row)
     st.add("self_behaviour", pd.DataFrame(rows).reindex(columns=COLUMNS), "behaviour",
            ids=["model", "questionnaire", "behaviour", "trait_q", "trait_b", "same_trait"])

@@ -30,14 +30,10 @@ SINGULAR = ("a correlation or covariance matrix of these answers is singular (so
 
 
 def instrument_kind(ins: Instrument) -> str:
-    """``"questionnaire"`` (Likert or numeric answers), ``"behaviour"`` (situational judgement: multiple choice)
-    or ``"other"`` (free text)."""
-    t = ins.response_format.type
-    if t == "multiple_choice":
-        return "behaviour"
-    if t in ("likert", "numeric"):
-        return "questionnaire"
-    return "other"
+    """``"questionnaire"`` (self-report: every item a Likert item) or ``"behaviour"`` (situational judgement
+    tests, probes, economic games, risk and writing tasks), the split of
+    :func:`psychometrika.scoring.behaviour_scores`."""
+    return "behaviour" if any(ins.format_of(it).type != "likert" for it in ins.items) else "questionnaire"
 
 
 class Context:

@@ -29,7 +29,8 @@ def compute(ctx: Context) -> None:
         res = attempt(st, "effects", f"{iid} {scale}: {factor} ({model})",
                       lambda: compare_groups(sub, dv="score", group=factor, ref=ref))
         if res is not None:
-            f = tidy(res)
+            # the report's effect_sizes table keeps its published column names (d_ci_low ...)
+            f = tidy(res).rename(columns=lambda c: c.replace("_CI_", "_ci_") if isinstance(c, str) else c)
             for col, value in (("scale", scale), ("instrument", iid), ("model", model), ("factor", factor)):
                 f.insert(0, col, value)
             parts.append(f)

@@ -14,6 +14,9 @@ STATUSES = ("ok", "refused", "unparseable", "error")
 #: Examples of unscored answers shown per model x instrument x status, and their longest shown length.
 EXAMPLES, EXAMPLE_CHARS = 5, 300
 
+#: stats CI columns -> the names these report tables were published with
+_PUBLISHED = {"CI_low": "ci_low", "CI_high": "ci_high", "icc2_CI_low": "icc2_low", "icc2_CI_high": "icc2_high"}
+
 
 def compute(ctx: Context) -> None:
     """Status rates, unscored answers, position counts and the consistency statistics."""
@@ -48,5 +51,5 @@ def compute(ctx: Context) -> None:
                      ("order_sensitivity", lambda: order_sensitivity(df, by=("model",))),
                      ("paraphrase_sensitivity", lambda: paraphrase_sensitivity(df, by=("model",)))):
         res = attempt(st, "quality", f"pm.{name}", fn)
-        if res is not None:
-            st.add(name, tidy(res), "quality")
+        if res is not None:   # the report's tables keep their published CI column names (ci_low, icc2_low ...)
+            st.add(name, tidy(res).drop(columns=["CI"], errors="ignore").rename(columns=_PUBLISHED), "quality")

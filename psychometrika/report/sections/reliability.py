@@ -72,8 +72,8 @@ def compute(ctx: Context) -> None:
         a = attempt(st, "reliability", f"{where}: alpha", lambda: alpha(data, n_iter=0))
         if a is not None:
             feldt = a.ci.loc["Feldt"]
-            row.update(alpha=float(a.total["raw_alpha"]), alpha_lower=float(feldt["lower"]),
-                       alpha_upper=float(feldt["upper"]), std_alpha=float(a.total["std_alpha"]),
+            row.update(alpha=float(a.total["raw_alpha"]), alpha_lower=float(feldt["CI_low"]),
+                       alpha_upper=float(feldt["CI_high"]), std_alpha=float(a.total["std_alpha"]),
                        G6=float(a.total["G6"]), average_r=float(a.total["average_r"]),
                        mean=float(a.total["mean"]), sd=float(a.total["sd"]))
             item_rows += _item_rows(a, ins, ctx.kind(iid), iid, scale, model, n)
@@ -145,8 +145,8 @@ def _norms(ctx: Context) -> None:
         for model, msub in sc[sc["instrument"] == iid].groupby("model", sort=True):
             res = attempt(st, "reliability", f"{iid} ({model}): pm.compare_norms",
                           lambda: compare_norms(msub, ins.norms))
-            if res is not None:
-                f = tidy(res)
+            if res is not None:   # published column names of this table: d_ci_low, d_ci_high
+                f = tidy(res).rename(columns={"d_CI_low": "d_ci_low", "d_CI_high": "d_ci_high"})
                 for c, v in (("model", model), ("instrument", iid)):
                     if c not in f:
                         f.insert(0, c, v)

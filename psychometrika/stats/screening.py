@@ -1,0 +1,427 @@
+"""Response-validity screening before any trait statistic: :func:`screen` and :func:`exclude_invalid`.
+
+Psychologists screen careless human responders before they compute reliabilities or correlations
+(Meade & Craig, 2012; Curran, 2016). A language model answering a questionnaire can fail in the same ways
+and in some of its own: it can pick the first *displayed* option whatever it says, give one option to every
+item, agree with everything, spread its probability evenly over the labels, or not answer with a label at
+all. :func:`screen` measures each of these per ``model × instrument × persona`` cell (and per
+``model × instrument`` over all personas, ``persona == "(all)"``) and classifies every cell ``valid``,
+``suspect`` or ``invalid`` with named thresholds; :func:`exclude_invalid` removes the invalid cells from a
+response table before trait statistics (a note in ``attrs`` says what was removed and why).
+
+Unit of analysis. Inside a cell a *respondent* is one administration (instruction paraphrase, stem
+paraphrase, option order, label scheme, seed, repetition; :data:`RESPONDENT_COLUMNS`). All respondents of
+one cell are conditions of ONE model: they are not independent people.
+
+Measures (columns of the screening table)
+-----------------------------------------
+``position_only``
+    Over (item, condition) groups that were administered in at least two different option orders (same
+    persona, instruction, stem, labels, seed, repetition; only the order differs): the share of groups in
+    which the chosen *display position* is identical in every order while the chosen *original option*
+    (its meaning) is not. 1 = the answer is explained by where an option is shown, not by what it says.
+    NaN when option orders were not varied (position and content cannot then be separated).
+``content_consistency``
+    Share of those groups whose chosen original option is the same in every order (answers follow meaning).
+``modal_position_share``
+    Share of answers at the cell's most frequent display position (chance: ``1 / n_options``).
+``one_option_share``
+    Mean over respondents of the share of answers that are the respondent's most frequent original option
+    (straight-lining / one-option responding).
+``longstring``
+    Mean over respondents of the longest run of identical original options over items (items in natural
+    id order), as a share of the respondent's answered items (Johnson, 2005; Curran, 2016).
+``irv``
+    Mean intra-individual response variability: the standard deviation of a respondent's raw answers over
+    items, on POMP (0..1) scale (Dunn, Heggestad, Shanock & Theis, 2018). 0 = the same answer throughout.
+``acquiescence``
+    Likert items with both keying directions: mean over respondents of the average of (mean centred raw
+    answer on forward-keyed items) and (mean centred raw answer on reverse-keyed items), answers centred at
+    the scale midpoint and divided by the half range (−1..1). A trait-following respondent agrees with one
+    keying direction and disagrees with the other (≈ 0); +1 = agrees strongly with everything, −1 =
+    disagrees with everything (Baumgartner & Steenkamp, 2001).
+``acquiescence_extreme``
+    The signed acquiescence index of the cell's most extreme respondent (the rule uses this one: a cell whose
+    respondents agree with everything in one option order and disagree with everything in the other averages
+    to 0).
+``agree_both_share``
+    Share of respondents whose mean raw answer is above the midpoint on forward AND on reverse-keyed items.
+``label_mass``
+    Score mode: mean probability that the model's next tokens are one of the option labels at all
+    (``exp(logsumexp(logprobs))``). Low mass: the model mostly wanted to say something else.
+``entropy``
+    Score mode: mean normalised entropy of the option probabilities (``H / log K``, 0..1; 1 = uniform).
+``refusal_rate``, ``unparseable_rate``, ``error_rate``, ``nonok_rate``
+    Shares of answers whose ``status`` is ``refused``, ``unparseable``, ``error``, or any of them.
+
+Classification (:class:`ScreeningRules`, every threshold a keyword of :func:`screen`)
+-------------------------------------------------------------------------------------
+A cell is **invalid** when any of: ``position_only ≥ position_only_invalid`` (default 0.5),
+``one_option_share ≥ one_option_invalid`` (0.95), ``nonok_rate ≥ nonok_invalid`` (0.5),
+``label_mass < label_mass_invalid`` (0.05). It is **suspect** (when not invalid) when any of:
+``position_only ≥ position_only_suspect`` (0.2), ``modal_position_share ≥ modal_position_suspect`` (0.8) while
+orders were NOT varied, ``longstring ≥ longstring_suspect`` (0.5: Curran's (2016) rule of thumb of a string of
+identical answers of half the scale length), ``|acquiescence_extreme| ≥ acquiescence_suspect`` (0.25),
+``nonok_rate ≥ nonok_suspect`` (0.1), ``label_mass < label_mass_suspect`` (0.5), ``entropy ≥ entropy_suspect``
+(0.9). The careless-responding literature recommends longstring and IRV but gives no universal cut-offs
+(Meade & Craig, 2012; Curran, 2016); apart from Curran's half-scale longstring rule the defaults are this
+project's own choices, stated here so that a reader can disagree and change them.
+
+References: Baumgartner, H. & Steenkamp, J.-B. E. M. (2001). *J. Marketing Research* 38, 143–156.
+Curran, P. G. (2016). Methods for the detection of carelessly invalid responses in survey data. *J.
+Experimental Social Psychology* 66, 4–19. Dunn, A. M., Heggestad, E. D., Shanock, L. R. & Theis, N. (2018).
+Intra-individual response variability as an indicator of insufficient effort responding. *J. Business and
+Psychology* 33, 105–121. Johnson, J. A. (2005). Ascertaining the validity of individual protocols from
+web-based personality inventories. *J. Research in Personality* 39, 103–129. Meade, A. W. & Craig, S. B.
+(2012). Identifying careless responses in survey data. *Psychological Methods* 17, 437–455.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychometrika.answers.columns import RESPONDENT_COLUMNS
+from psychometrika.errors import DataError
+
+__all__ = ["SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen"]
+
+#: The classification levels, from best to worst.
+SCREENING_LEVELS: tuple[str, ...] = ("valid", "suspect", "invalid")
+
+#: Cell columns of the screening table (``persona == "(all)"`` marks the per model × instrument rows).
+CELL_COLUMNS: tuple[str, ...] = ("model", "instrument", "persona")
+ALL = "(all)"
+
+
+@dataclass(frozen=True)
+class ScreeningRules:
+    """Thresholds of the valid / suspect / invalid rule (see the module docstring for their sources)."""
+
+    position_only_invalid: float = 0.5
+    position_only_suspect: float = 0.2
+    one_option_invalid: float = 0.95
+    nonok_invalid: float = 0.5
+    nonok_suspect: float = 0.1
+    label_mass_invalid: float = 0.05
+    label_mass_suspect: float = 0.5
+    modal_position_suspect: float = 0.8
+    longstring_suspect: float = 0.5
+    acquiescence_suspect: float = 0.25
+    entropy_suspect: float = 0.9
+
+    @classmethod
+    def with_overrides(cls, **overrides: float) -> "ScreeningRules":
+        """The default rules with some thresholds changed; an unknown name raises :class:`DataError`."""
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise DataError(f"unknown screening threshold(s) {bad}; known: {sorted(known)}")
+        return replace(cls(), **{k: float(v) for k, v in overrides.items()})
+
+
+# ----------------------------------------------------------------------------- per-row helpers
+def _natural_key(s: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(s))]
+
+
+def _raw_answer(df: pd.DataFrame, source: str) -> pd.Series:
+    col = "expected_value" if source == "expected" else "chosen_value"
+    raw = pd.to_numeric(df[col], errors="coerce") if col in df else pd.Series(np.nan, index=df.index)
+    if "parsed_value" in df:
+        raw = raw.fillna(pd.to_numeric(df["parsed_value"], errors="coerce"))
+    return raw
+
+
+def _scale_ends(values: Any) -> tuple[float, float]:
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return (math.nan, math.nan)
+    v = v[np.isfinite(v)] if v.ndim == 1 else np.array([])
+    return (float(v.min()), float(v.max())) if v.size >= 2 and v.max() > v.min() else (math.nan, math.nan)
+
+
+def _label_mass(lp: Any) -> float:
+    try:
+        v = np.asarray(lp, dtype=float)
+    except (TypeError, ValueError):
+        return math.nan
+    if v.ndim != 1 or v.size == 0 or not np.isfinite(v).any():
+        return math.nan
+    m = np.max(v[np.isfinite(v)])
+    return float(min(1.0, math.exp(m) * np.exp(v[np.isfinite(v)] - m).sum()))
+
+
+def _entropy(p: Any) -> float:
+    try:
+        v = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        return math.nan
+    if v.ndim != 1 or v.size < 2 or not np.isfinite(v).all() or v.sum() <= 0:
+        return math.nan
+    v = v / v.sum()
+    nz = v[v > 0]
+    return float(-(nz * np.log(nz)).sum() / math.log(v.size))
+
+
+def _longest_run(seq: Sequence[Any]) -> int:
+    best = run = 0
+    prev: Any = object()
+    for x in seq:
+        run = run + 1 if x == prev else 1
+        prev = x
+        best = max(best, run)
+    return best
+
+
+# ----------------------------------------------------------------------------- measures of one cell
+def _position_measures(cell: pd.DataFrame, resp_cols: list[str]) -> tuple[float, float, int]:
+    """(position_only, content_consistency, n_groups) over (item, condition-but-order) groups."""
+    if "order_id" not in cell or "permutation" not in cell or "chosen_position" not in cell:
+        return (math.nan, math.nan, 0)
+    answered = cell[(cell["chosen_position"] >= 0) & (cell["chosen_option"] >= 0)]
+    if answered.empty:
+        return (math.nan, math.nan, 0)
+    ctx = [c for c in resp_cols if c != "order_id" and c in answered] + ["item"]
+    perm_key = answered["permutation"].map(lambda p: tuple(int(x) for x in p) if p is not None else ())
+    frame = answered.assign(_perm=perm_key)
+    pos_only = same = n = 0
+    for _, g in frame.groupby(ctx, sort=False, dropna=False):
+        if g["_perm"].nunique() < 2:
+            continue
+        n += 1
+        fixed_pos = g["chosen_position"].nunique() == 1
+        one_meaning = g["chosen_option"].nunique() == 1
+        pos_only += int(fixed_pos and not one_meaning)
+        same += int(one_meaning)
+    if n == 0:
+        return (math.nan, math.nan, 0)
+    return (pos_only / n, same / n, n)
+
+
+def _respondent_measures(cell: pd.DataFrame, resp_cols: list[str], source: str) -> dict[str, float]:
+    """Straight-lining, IRV and acquiescence averaged over the respondents of one cell."""
+    ok = cell[cell["status"].eq("ok")] if "status" in cell else cell
+    one_opt, longs, irvs, acq, both = [], [], [], [], []
+    raw_all = _raw_answer(ok, source)
+    ends = ok["option_values"].map(_scale_ends) if "option_values" in ok else pd.Series(
+        [(math.nan, math.nan)] * len(ok), index=ok.index)
+    lo = ends.map(lambda e: e[0])
+    hi = ends.map(lambda e: e[1])
+    pomp = (raw_all - lo) / (hi - lo)
+    centred = 2 * pomp - 1
+    groups = ok.groupby(resp_cols, sort=False, dropna=False).groups if resp_cols else {(): ok.index}
+    for _, idx in groups.items():
+        r = ok.loc[idx]
+        if len(r) < 2:
+            continue
+        order = sorted(range(len(r)), key=lambda i: _natural_key(r["item"].iloc[i]))
+        if "chosen_option" in r and (r["chosen_option"] >= 0).any():
+            opts = r["chosen_option"].to_numpy()[order]
+            opts = [o for o in opts if o >= 0]
+            if len(opts) >= 2:
+                one_opt.append(pd.Series(opts).value_counts().iloc[0] / len(opts))
+                longs.append(_longest_run(opts) / len(opts))
+        p = pomp.loc[idx].dropna()
+        if len(p) >= 2:
+            irvs.append(float(p.std(ddof=0)))
+        if "keyed" in r:
+            c = centred.loc[idx]
+            fwd, rev = c[r["keyed"] > 0].dropna(), c[r["keyed"] < 0].dropna()
+            if len(fwd) and len(rev):
+                acq.append(float((fwd.mean() + rev.mean()) / 2))
+                both.append(float(fwd.mean() > 0 and rev.mean() > 0))
+
+    def mean(v: list[float]) -> float:
+        return float(np.mean(v)) if v else math.nan
+
+    extreme = max(acq, key=abs) if acq else math.nan
+    return {"one_option_share": mean(one_opt), "longstring": mean(longs), "irv": mean(irvs),
+            "acquiescence": mean(acq), "acquiescence_extreme": float(extreme), "agree_both_share": mean(both)}
+
+
+def _measure_cell(cell: pd.DataFrame, resp_cols: list[str], source: str) -> dict[str, Any]:
+    status = cell["status"] if "status" in cell else pd.Series("ok", index=cell.index)
+    n = len(cell)
+    out: dict[str, Any] = {
+        "n_answers": n,
+        "n_respondents": int(cell.groupby(resp_cols, dropna=False).ngroups) if resp_cols else 1,
+        "n_items": int(cell["item"].nunique()),
+        "n_orders": int(cell["order_id"].nunique()) if "order_id" in cell else 1,
+        "refusal_rate": float(status.eq("refused").mean()),
+        "unparseable_rate": float(status.eq("unparseable").mean()),
+        "error_rate": float(status.eq("error").mean()),
+        "nonok_rate": float(status.ne("ok").mean()),
+    }
+    pos_only, content, n_groups = _position_measures(cell[status.eq("ok")], resp_cols)
+    out.update(position_only=pos_only, content_consistency=content, n_order_groups=n_groups)
+    pos = cell.loc[status.eq("ok"), "chosen_position"] if "chosen_position" in cell else pd.Series(dtype=float)
+    pos = pos[pos >= 0]
+    out["modal_position_share"] = float(pos.value_counts().iloc[0] / len(pos)) if len(pos) else math.nan
+    out.update(_respondent_measures(cell, resp_cols, source))
+    scored = cell[status.eq("ok") & cell.get("mode", pd.Series("score", index=cell.index)).eq("score")]
+    lm = scored["logprobs"].map(_label_mass) if "logprobs" in scored else pd.Series(dtype=float)
+    en = scored["probs"].map(_entropy) if "probs" in scored else pd.Series(dtype=float)
+    out["label_mass"] = float(lm.mean()) if lm.notna().any() else math.nan
+    out["entropy"] = float(en.mean()) if en.notna().any() else math.nan
+    return out
+
+
+# ----------------------------------------------------------------------------- the rule
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def classify(m: dict[str, Any], rules: ScreeningRules) -> tuple[str, str]:
+    """(``valid``/``suspect``/``invalid``, the reasons in words) for the measures ``m`` of one cell."""
+    def ge(key: str, thr: float) -> bool:
+        v = m.get(key, math.nan)
+        return v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= thr
+
+    def lt(key: str, thr: float) -> bool:
+        v = m.get(key, math.nan)
+        return v is not None and not (isinstance(v, float) and math.isnan(v)) and v < thr
+
+    invalid, suspect = [], []
+    if ge("position_only", rules.position_only_invalid):
+        invalid.append(f"position-driven: in {_pct(m['position_only'])} of items answered under several option "
+                       f"orders the same displayed position was chosen while its meaning changed "
+                       f"(limit {_pct(rules.position_only_invalid)})")
+    elif ge("position_only", rules.position_only_suspect):
+        suspect.append(f"partly position-driven ({_pct(m['position_only'])} of items; limit "
+                       f"{_pct(rules.position_only_suspect)})")
+    if ge("one_option_share", rules.one_option_invalid):
+        invalid.append(f"one-option responding: {_pct(m['one_option_share'])} of answers are the same option "
+                       f"(limit {_pct(rules.one_option_invalid)})")
+    if ge("nonok_rate", rules.nonok_invalid):
+        invalid.append(f"{_pct(m['nonok_rate'])} of answers are refusals, unparseable or errors "
+                       f"(limit {_pct(rules.nonok_invalid)})")
+    elif ge("nonok_rate", rules.nonok_suspect):
+        suspect.append(f"{_pct(m['nonok_rate'])} refusals/unparseable/errors (limit {_pct(rules.nonok_suspect)})")
+    if lt("label_mass", rules.label_mass_invalid):
+        invalid.append(f"only {_pct(m['label_mass'])} probability on the option labels "
+                       f"(limit {_pct(rules.label_mass_invalid)})")
+    elif lt("label_mass", rules.label_mass_suspect):
+        suspect.append(f"only {_pct(m['label_mass'])} probability on the option labels "
+                       f"(limit {_pct(rules.label_mass_suspect)})")
+    if (m.get("n_orders", 1) < 2 or m.get("n_order_groups", 0) == 0) and ge("modal_position_share",
+                                                                             rules.modal_position_suspect):
+        suspect.append(f"{_pct(m['modal_position_share'])} of answers at one displayed position and option orders "
+                       f"not varied, so position and content cannot be told apart")
+    if ge("longstring", rules.longstring_suspect) and not ge("one_option_share", rules.one_option_invalid):
+        suspect.append(f"long strings of identical answers ({_pct(m['longstring'])} of items; Curran 2016 limit "
+                       f"{_pct(rules.longstring_suspect)})")
+    acq = m.get("acquiescence_extreme", math.nan)
+    if isinstance(acq, float) and not math.isnan(acq) and abs(acq) >= rules.acquiescence_suspect:
+        word = "acquiescence (agrees with forward- and reverse-keyed items alike)" if acq > 0 else \
+            "disacquiescence (disagrees with forward- and reverse-keyed items alike)"
+        suspect.append(f"{word}: index {acq:+.2f} (limit ±{rules.acquiescence_suspect:.2f})")
+    if ge("entropy", rules.entropy_suspect):
+        suspect.append(f"near-uniform option probabilities (normalised entropy {m['entropy']:.2f}; limit "
+                       f"{rules.entropy_suspect:.2f})")
+    if all(isinstance(m.get(k), float) and math.isnan(m[k]) for k in
+           ("position_only", "modal_position_share", "one_option_share", "acquiescence_extreme", "label_mass")):
+        suspect.append("only refusals and unparseable answers screened (open answers: no option positions or "
+                       "keyed items)")
+        if not invalid and len(suspect) == 1:
+            return "valid", suspect[0]
+    if invalid:
+        return "invalid", "; ".join(invalid + suspect)
+    if suspect:
+        return "suspect", "; ".join(suspect)
+    return "valid", ""
+
+
+# ----------------------------------------------------------------------------- public API
+def screen(responses: pd.DataFrame, *, by: Sequence[str] = CELL_COLUMNS, respondent: Sequence[str] | None = None,
+           source: str = "chosen", overall: bool = True, rules: ScreeningRules | None = None,
+           **thresholds: float) -> pd.DataFrame:
+    """Screen the answers of each ``model × instrument × persona`` cell for invalid responding.
+
+    Parameters
+    ----------
+    responses : the tidy response table (``pm.read_run``).
+    by : cell columns (default ``model``, ``instrument``, ``persona``).
+    respondent : columns that identify a respondent inside a cell (default: :data:`RESPONDENT_COLUMNS`
+        present, less ``by``).
+    source : ``"chosen"`` (the answer given; default) or ``"expected"`` (probability-weighted) as the raw
+        answer for IRV and acquiescence.
+    overall : also add one row per cell over all personas (``persona == "(all)"``).
+    rules, **thresholds : the classification thresholds (:class:`ScreeningRules`; e.g.
+        ``position_only_invalid=0.3``).
+
+    Returns
+    -------
+    DataFrame, one row per cell: the cell columns, ``level`` (``cell`` / ``overall``), the measures of the module
+    docstring, ``n_answers``, ``n_respondents``, ``n_items``, ``n_orders``, ``n_order_groups``, ``status``
+    (``valid`` / ``suspect`` / ``invalid``) and ``reason`` (in words). ``attrs["rules"]`` holds the thresholds.
+    """
+    if not isinstance(responses, pd.DataFrame):
+        raise DataError(f"screen() takes the tidy response table (pm.read_run), got {type(responses).__name__}")
+    by = list(by)
+    missing = [c for c in [*by, "item"] if c not in responses]
+    if missing:
+        raise DataError(f"the response table lacks column(s) {missing} (see docs/response-table.md)")
+    if responses.empty:
+        raise DataError("the response table is empty: nothing to screen")
+    ScreeningRules.with_overrides(**thresholds)  # names checked
+    rules = replace(rules or ScreeningRules(), **{k: float(v) for k, v in thresholds.items()})
+    resp_cols = [c for c in (respondent or RESPONDENT_COLUMNS) if c in responses and c not in by]
+    rows = []
+    for key, cell in responses.groupby(by, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), "level": "cell", **_measure_cell(cell, resp_cols, source)})
+    if overall and "persona" in by and responses["persona"].nunique() > 1:
+        outer = [c for c in by if c != "persona"]
+        inner = resp_cols + ["persona"]
+        for key, cell in responses.groupby(outer, sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            rows.append({**dict(zip(outer, key)), "persona": ALL, "level": "overall",
+                         **_measure_cell(cell, inner, source)})
+    table = pd.DataFrame(rows)
+    verdicts = [classify(r, rules) for r in table.to_dict("records")]
+    table["status"] = [v[0] for v in verdicts]
+    table["reason"] = [v[1] for v in verdicts]
+    table.attrs["rules"] = asdict(rules)
+    return table
+
+
+def exclude_invalid(responses: pd.DataFrame, screening: pd.DataFrame | None = None, *, keep: bool = False,
+                    exclude: Sequence[str] = ("invalid",), **screen_kw: Any) -> pd.DataFrame:
+    """The response table without the answers of screened-out cells (default: ``invalid`` ones).
+
+    ``screening`` is the table of :func:`screen` (computed here with ``screen_kw`` when omitted). With
+    ``keep=True`` nothing is removed (but the note is still attached). ``exclude=("invalid", "suspect")`` also
+    removes suspect cells. The returned table's ``attrs["screening"]`` says what was excluded and why:
+    ``{"excluded": [{model, instrument, persona, status, reason, n_answers}], "n_excluded": int, "kept": bool}``.
+    Only the per-persona rows (``level == "cell"``) decide; the ``(all)`` rows are a summary.
+    """
+    if screening is None:
+        screening = screen(responses, **screen_kw)
+    bad_levels = set(exclude)
+    unknown = bad_levels - set(SCREENING_LEVELS)
+    if unknown:
+        raise DataError(f"exclude= takes levels among {SCREENING_LEVELS}, got {sorted(unknown)}")
+    cells = screening[(screening.get("level", "cell") == "cell") & screening["status"].isin(bad_levels)]
+    by = [c for c in CELL_COLUMNS if c in cells and c in responses]
+    if cells.empty or not by:
+        mask = pd.Series(False, index=responses.index)
+    else:
+        idx = pd.MultiIndex.from_frame(responses[by].astype(str))
+        bad = pd.MultiIndex.from_frame(cells[by].astype(str))
+        mask = pd.Series(idx.isin(bad), index=responses.index)
+    out = responses.copy() if keep else responses.loc[~mask].copy()
+    out.attrs["screening"] = {
+        "excluded": [{**{c: r[c] for c in by}, "status": r["status"], "reason": r["reason"],
+                      "n_answers": int(r["n_answers"])} for r in cells.to_dict("records")],
+        "n_excluded": 0 if keep else int(mask.sum()),
+        "kept": bool(keep),
+    }
+    return out
