@@ -51,6 +51,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "positional_bias", "response_quality", "response_styles", "reverse_items", "score_items",
         "split_half", "twopl",
         "SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen",
+        "GUARD_RULES", "GuardResult", "InsufficientInformationWarning", "PSEUDO_REPLICATION_CAVEAT", "cor_table",
+        "guard", "holm",
     ),
     "psychometrika.store": (
         "RunStore", "atomic_write_bytes", "export_run", "read_manifest", "read_run",
