@@ -51,7 +51,7 @@ from typing import Any
 from psychometrika.stats.common import PsychometrikaWarning
 
 __all__ = ["GUARD_RULES", "GuardResult", "InsufficientInformationWarning", "PSEUDO_REPLICATION_CAVEAT",
-           "cor_table", "guard", "holm"]
+           "WarningSummary", "cor_table", "guard", "holm"]
 
 #: The caveat printed with any p-value computed over conditions of one model.
 PSEUDO_REPLICATION_CAVEAT = (
@@ -211,3 +211,34 @@ def cor_table(data: Any, *, ci: float = 0.95, method: str = "pearson", one_model
         out["note"] = [(f"{n}; " if n else "") + "p over conditions of one model (pseudo-replication)"
                        if not np.isnan(p) else n for n, p in zip(out["note"], out["p"])]
     return out
+
+
+class WarningSummary:
+    """Record warnings instead of hiding them, and summarise them (``with pm.WarningSummary() as w: ...;
+    print(w.summary())``): one line per distinct message with its count. Replaces
+    ``warnings.simplefilter("ignore")`` in scripts, so Heywood cases, non-convergence and too-little-information
+    warnings are seen."""
+
+    def __init__(self) -> None:
+        self.records: list[warnings.WarningMessage] = []
+        self._cm: Any = None
+
+    def __enter__(self) -> "WarningSummary":
+        self._cm = warnings.catch_warnings(record=True)
+        self.records = self._cm.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+    def summary(self, label: str = "warnings") -> str:
+        """``"warnings: none"`` or ``"warnings (3): 2 x PsychometrikaWarning: ...; 1 x ..."``."""
+        if not self.records:
+            return f"{label}: none"
+        counts: dict[str, int] = {}
+        for w in self.records:
+            key = f"{w.category.__name__}: {str(w.message).splitlines()[0]}"
+            counts[key] = counts.get(key, 0) + 1
+        body = "\n  ".join(f"{n} x {k}" for k, n in counts.items())
+        return f"{label} ({len(self.records)}):\n  {body}"
