@@ -261,6 +261,38 @@ def shaping_validity(responses: pd.DataFrame, instruments: Any = None, *, scores
         ci=ci, ci_method=ci_method, traits=smap)
 
 
+def persona_mtmm(responses: pd.DataFrame, instruments: Any = None, *, scores: pd.DataFrame | None = None,
+                 markers: str = "big5", source: Literal["expected", "chosen"] = "expected",
+                 subject: Sequence[str] = ("model", "persona")) -> Any:
+    """Convergent and discriminant validity across instruments measured on the same personas (PsyBORGS'
+    IPIP-NEO-120 vs BFI-44 same-trait versus different-trait r), through :func:`psychometrika.stats.mtmm`.
+
+    Scales are matched to traits by the marker list's ``scales`` table (so BFI-44 ``O`` and IPIP-NEO-120 ``O``
+    are one trait, *openness*); a subject is one ``model`` × ``persona`` (scores averaged over paraphrases,
+    orders and seeds). Returns the :class:`~psychometrika.stats.mtmm.MTMMResult` (``convergent``,
+    ``discriminant``, ``matrix``).
+    """
+    from psychometrika.design.personas import trait_scales
+    from psychometrika.stats.mtmm import mtmm
+
+    if scores is None:
+        from psychometrika.scoring import scale_scores
+
+        insts = _instrument_objects(responses, instruments)
+        scores = scale_scores(responses[responses["instrument"].isin(list(insts))], insts, source=source)
+    trait_of = {(ins, sc): t for t, m in trait_scales(markers).items() for ins, sc in m.items()}
+    keys = list(zip(scores["instrument"], scores["scale"]))
+    long = scores.assign(trait=[trait_of.get(k) for k in keys], method=scores["instrument"])
+    long = long.dropna(subset=["trait"])
+    shared = long.groupby("trait")["method"].nunique()
+    long = long[long["trait"].isin(shared.index[shared >= 2])]
+    if long["method"].nunique() < 2:
+        raise DataError("persona_mtmm needs two or more instruments measuring the same marker traits",
+                        hint="e.g. bfi-44 and ipip-neo-120 on the same personas")
+    subj = [c for c in subject if c in long.columns]
+    return mtmm(long[[*subj, "trait", "method", "score"]], subject=subj)
+
+
 def _design_block(rows: dict[str, list[dict[str, Any]]], key: dict[str, Any], wide: pd.DataFrame,
                   targets: pd.DataFrame, traits: list[str], measured: list[tuple[str, str]], ci: float,
                   ci_method: CIMethod, threshold: Any, inst: Any) -> None:
@@ -326,4 +358,4 @@ def _accuracy(level: pd.Series, score: pd.Series, how: Any, inst: Any) -> dict[s
     return {"n": int(ext.sum()), "accuracy": float(correct.mean()), "threshold": cut}
 
 
-__all__ = ["ShapingValidity", "shaping_validity", "spearman_ci", "spearman_test"]
+__all__ = ["ShapingValidity", "persona_mtmm", "shaping_validity", "spearman_ci", "spearman_test"]

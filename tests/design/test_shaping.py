@@ -56,11 +56,11 @@ class PlantedShapingBackend:
     off-target effect of extraversion shaping). Log-probabilities peak at the desired raw answer.
     """
 
-    def __init__(self, personas, levels):
+    def __init__(self, personas, levels, instruments=(BFI,)):
         self.info = ModelInfo("planted", "dummy", "p" * 64)
         self.targets = {p.text: p.attributes for p in personas}
         self.levels = levels
-        self.items = [(BFI.stem.replace("{text}", it.text), it) for it in BFI.items]
+        self.items = [(ins.stem.replace("{text}", it.text), it, ins) for ins in instruments for it in ins.items]
 
     def _z(self, attrs, trait):
         lvl = attrs.get(f"target_{trait}")
@@ -75,8 +75,9 @@ class PlantedShapingBackend:
             first = r.messages[0]
             attrs = self.targets[first["content"]] if first["role"] == "system" else {}  # 'none': no system
             user = r.messages[-1]["content"]
-            item = max((it for stem, it in self.items if stem in user), key=lambda it: len(it.text))
-            scale = item.scale or next(s for s, ids in BFI.scale_items().items() if item.id in ids)
+            item, ins = max(((it, ins) for stem, it, ins in self.items if stem in user),
+                            key=lambda pair: len(pair[0].text))
+            scale = item.scale or next(s for s, ids in ins.scale_items().items() if item.id in ids)
             want = 3 + 1.5 * self._z(attrs, TRAIT_OF[scale])
             if scale == "A":
                 want += 0.6 * self._z(attrs, "extraversion")
@@ -161,3 +162,29 @@ def test_shaping_validity_bad_input(planted_run):
         pm.shaping_validity(planted_run, ["bfi-44"], scales={"extraversion": "nope"})
     fl = pm.shaping_validity(planted_run, ["bfi-44"], ci_method="fieller", threshold="midpoint")
     assert fl.ci_method == "fieller" and np.isfinite(fl.rho["CI_low"]).any()
+
+
+def test_persona_mtmm_convergent_across_two_instruments(tmp_path):
+    """BFI-44 and BFI-25 answered by the same planted personas: same-trait r = 1 across instruments."""
+    from psychometrika.engine import run_study
+
+    bfi25 = load_instrument("bfi-25")
+    study = Study.model_validate({
+        "id": "planted-mtmm", "instruments": ["bfi-44", "bfi-25"], "models": [{"id": "planted", "backend": "dummy"}],
+        "personas": {"include_none": False, "shaping": {"traits": ["E", "C"], "levels": 3, "design": "concurrent"}}})
+    personas = resolve_personas(study.personas)
+    run_study(study, tmp_path / "run", progress=False,
+              backend_factory=lambda spec: PlantedShapingBackend(personas, {"concurrent": 3}, (BFI, bfi25)))
+    with pytest.warns(UserWarning, match="undefined"):  # N and O are answered at a constant 3
+        res = pm.persona_mtmm(pm.read_run(tmp_path / "run"), ["bfi-44", "bfi-25"])
+    conv = res.convergent.set_index("trait")
+    # not exactly 1: the instruments differ in their share of reverse-keyed items, and the expected value of a
+    # softmax near the scale's ends is not linear in the planted answer
+    assert conv.loc["extraversion", "r"] == pytest.approx(1.0, abs=1e-5)
+    assert conv.loc["conscientiousness", "r"] == pytest.approx(1.0, abs=1e-5)
+    assert conv.loc["extraversion", "n"] == 9
+    # E and C are crossed in the factorial: the heterotrait-heteromethod r is exactly 0
+    m = res.matrix
+    assert abs(m.loc[("extraversion", "bfi-44"), ("conscientiousness", "bfi-25")]) < 1e-9
+    with pytest.raises(DataError, match="two or more instruments"):
+        pm.persona_mtmm(pm.read_run(tmp_path / "run"), ["bfi-44"])
