@@ -20,11 +20,20 @@ app.add_typer(instruments_app, name="instruments")
 def instruments_list() -> None:
     """List the available instruments (built-in and plugins) with their licences."""
     from ..instruments import list_instruments
+    from ..instruments.registry import catalogue_problems
 
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported below, once, without a Python warning header
+        found = list_instruments()
+        problems = catalogue_problems()
+    for p in problems:
+        print(f"warning: {p}", file=sys.stderr)
     table = Table(title="Instruments")
     for col in ("id", "name", "items", "scales", "format", "licence", "source"):
         table.add_column(col, overflow="fold")
-    for inst, source in list_instruments():
+    for inst, source in found:
         lic = inst.licence.id + (" (research use only)" if inst.licence.research_use_only else "")
         table.add_row(inst.id, inst.name, str(len(inst.items)), str(len(inst.scales)), inst.response_format.type,
                       lic, source.origin)

@@ -20,9 +20,15 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder (the --out of `p
                                                      "when Playwright and Chromium are installed)."),
            no_progress: bool = typer.Option(False, "--no-progress", help="No progress display.")) -> None:
     """Build the offline HTML report (Jupyter Book) of a run; no network access is needed."""
+    from ..errors import StoreError
     from ..report.build import build_report
+    from ..store.lock import refuse_if_locked
 
     book = out if out is not None else run_dir / "book"
+    if book.exists() and not book.is_dir():
+        raise StoreError("--out names an existing file; the report is a folder", file=str(book),
+                         hint="give a folder that does not exist yet (or an earlier report's folder)")
+    refuse_if_locked(run_dir, "build the report of")
     index = build_report(run_dir, book, pdf=pdf, progress=not no_progress, check=check)
     if pdf:
         console.print(f"PDF: {book.resolve() / 'report.pdf'}", highlight=False)

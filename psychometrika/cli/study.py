@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -11,11 +12,20 @@ from rich.table import Table
 from .app import app, console
 
 
+def _max_prompts_option() -> int | None:
+    return typer.Option(None, "--max-prompts", min=1, help="Refuse a study planning more prompts than this "
+                                                          "(default 5,000,000 or $PSYCHOMETRIKA_MAX_PROMPTS).")
+
+
 @app.command("plan")
 def plan(study: Path = typer.Argument(..., help="Study YAML file."),
-         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
+         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+         max_prompts: int | None = _max_prompts_option()) -> None:
     """Print the design's factorial size, prompt count, shared-prefix share and estimated run time."""
+    from ..design.factors import set_max_prompts
     from ..engine.session import load_checked_study as load_study  # design + backend settings
+
+    set_max_prompts(max_prompts)
     from ..plan.plan import build_plan, plan_summary
     from ..engine.run import estimate_seconds
 
@@ -50,14 +60,46 @@ def run(study: Path = typer.Argument(..., help="Study YAML file."),
         ray: str | None = typer.Option(None, "--ray", help="Run on a Ray cluster: 'local' (start one here), 'auto' "
                                                             "or ray://HOST:10001. Same as `executor: ray`."),
         workers: int | None = typer.Option(None, "--workers", min=1, help="Ray worker actors (default: one per "
-                                                                          "GPU, or per CPU for CPU backends).")) -> None:
+                                                                          "GPU, or per CPU for CPU backends)."),
+        max_prompts: int | None = _max_prompts_option()) -> None:
     """Administer a study (resumable: re-run the same command after an interruption)."""
+    from ..design.factors import set_max_prompts
     from ..engine.run import run_study
+    from ..store.outcome import Terminated, resume_hint, terminate_as_interrupt
 
-    rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size,
-                    executor="ray" if ray else None, ray_address=ray, workers=workers)
+    set_max_prompts(max_prompts)
+    try:
+        with terminate_as_interrupt():
+            rep = run_study(study, out, force=force, progress=not no_progress, batch_size=batch_size,
+                            executor="ray" if ray else None, ray_address=ray, workers=workers)
+    except KeyboardInterrupt as exc:
+        print(resume_hint(out, exc), file=sys.stderr)
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     console.print(f"{rep.written} new responses stored, {rep.already_done} already there, "
                   f"{rep.refused} refusals, in {rep.seconds:.1f} s → {out}", highlight=False)
+
+
+@app.command("verify")
+def verify(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Check every response shard against the sha256 and row count recorded in the manifest (exit 2 if any is
+    damaged or missing)."""
+    from ..store.store import verify_run
+
+    checks = verify_run(run_dir)
+    bad = 0
+    for c in checks:
+        if c.ok:
+            note = "" if c.verified else " (written before checksums: readable, not verifiable)"
+            console.print(f"ok       {c.name}: {c.rows} rows, sha256 {str(c.sha256)[:16]}{note}", highlight=False)
+        else:
+            bad += 1
+            console.print(f"DAMAGED  {c.name} {c.problem}", highlight=False)
+    console.print(f"{len(checks) - bad} of {len(checks)} shard(s) sound in {run_dir}", highlight=False)
+    if bad:
+        print(f"error: {bad} shard(s) damaged or missing in {run_dir}\n  hint: re-run the `psychometrika run` "
+              "command of this folder: it moves damaged shards aside and asks only their requests again",
+              file=sys.stderr)
+        raise typer.Exit(2)
 
 
 @app.command("export")
@@ -98,4 +140,4 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
     console.print(f"report: open {book}")
 
 
-__all__ = ["export", "plan", "quickstart", "run"]
+__all__ = ["export", "plan", "quickstart", "run", "verify"]

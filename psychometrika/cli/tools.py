@@ -34,12 +34,16 @@ def serve(model: str = typer.Option("embedded", "--model", help="'embedded', a m
           host: str = typer.Option("127.0.0.1", "--host"),
           port: int = typer.Option(8000, "--port", min=0, max=65535),
           api_key_env: str | None = typer.Option(None, "--api-key-env",
-                                                 help="Environment variable holding the key clients must send.")) -> None:
+                                                 help="Environment variable holding the key clients must send."),
+          timeout_s: float = typer.Option(30.0, "--timeout-s", min=0.1, help="Socket timeout: idle or slow "
+                                                                            "connections are closed after it."),
+          insecure: bool = typer.Option(False, "--insecure", help="Allow serving beyond loopback without a key.")
+          ) -> None:
     """Serve a model over an OpenAI-compatible API (``/v1/chat/completions`` with logprobs) for the openai backend."""
-    from ..backends.serve import main as serve_main
+    from ..serve import main as serve_main
 
-    serve_main(["--model", model, "--host", host, "--port", str(port)]
-               + (["--api-key-env", api_key_env] if api_key_env else []))
+    serve_main(["--model", model, "--host", host, "--port", str(port), "--timeout-s", str(timeout_s)]
+               + (["--api-key-env", api_key_env] if api_key_env else []) + (["--insecure"] if insecure else []))
 
 
 @app.command("convert")

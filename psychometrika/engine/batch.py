@@ -32,6 +32,7 @@ class BatchResult:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     failed: int = 0
+    errors: list[str] = field(default_factory=list)  # the error text of each failed request
 
     @property
     def refused(self) -> int:
@@ -95,6 +96,8 @@ def administer_batch(backend: Backend, batch: pd.DataFrame, decoding: dict[str, 
         for r, res in zip(scored, results):
             if res.error is not None or len(res.logprobs) != len(r["continuations"]):
                 out.failed += 1
+                out.errors.append(res.error or f"{len(res.logprobs)} log-probabilities for "
+                                                f"{len(r['continuations'])} options")
                 continue
             out.rows.append(_stored_row(r, score_row(r, res), common, res.latency_s or per))
     if generated:
@@ -109,6 +112,7 @@ def administer_batch(backend: Backend, batch: pd.DataFrame, decoding: dict[str, 
         for r, res in zip(generated, results):
             if res.error is not None:
                 out.failed += 1
+                out.errors.append(res.error)
                 continue
             out.rows.append(_stored_row(r, generate_row(r, res), common, res.latency_s or per))
     return out

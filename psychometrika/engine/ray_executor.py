@@ -374,7 +374,10 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
         report.per_worker = [w.stats() for w in all_workers]
         report.seconds = time.perf_counter() - t0
         report.models = model_infos
-        write_manifest()
+        try:
+            write_manifest()
+        finally:
+            store.close()  # release the folder's lock
         if started:
             ray.shutdown()
     if report.failed:

@@ -35,6 +35,7 @@ from .progress import NOMINAL_RATE, RunProgress, estimate_seconds
 from .redaction import redact
 from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
                       open_run)
+from ..store.outcome import FailureTally
 
 
 def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False, progress: bool = True,
@@ -72,6 +73,7 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
     decoding = study.decoding.model_dump()
     model_infos: dict[str, dict[str, Any]] = dict((previous or {}).get("models", {}))
     bar = RunProgress(len(plan), len(plan) - len(todo), enabled=progress)
+    failures = FailureTally()
 
     def write_manifest() -> None:
         store.write_manifest(build_manifest(study, s_hash, plan, model_infos, len(store.done_keys()), previous))
@@ -88,6 +90,8 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
                 for batch in batches(prefix_sort(sub), batch_size):
                     res = administer_batch(backend, batch, decoding)
                     report.failed += res.failed
+                    for e in res.errors:
+                        failures.add(e)
                     report.written += store.append(res.rows)
                     report.refused += res.refused
                     bar.advance(len(batch), report.refused, report.failed)
@@ -101,9 +105,12 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
         bar.stop()
         report.seconds = time.perf_counter() - t0
         report.models = model_infos
-        write_manifest()
+        try:
+            write_manifest()
+        finally:
+            store.close()  # release the folder's lock
     if report.failed:
-        raise BackendError(f"{report.failed} request(s) failed and were not stored; {report.written} new rows were "
+        raise BackendError(f"{failures.summary()}; they were not stored; {report.written} new rows were "
                            f"stored in {out}. Re-run the same command to retry the failed ones.")
     return report
 

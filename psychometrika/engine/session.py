@@ -13,7 +13,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from ..backends import check_settings
 from ..backends.base import Backend
-from ..design.study import ModelSpec, Study, load_study, study_hash
+from ..design.factors import study_personas
+from ..design.personas import persona_table
+from ..design.study import ModelSpec, Study, load_study, study_hash, study_inputs
 from ..errors import BackendError, StudyError
 from ..plan.plan import build_plan
 from ..store.store import RunStore
@@ -111,9 +113,16 @@ def open_run(study: Study, study_text: str, out: str | Path,
     plan = build_plan(study)
     if plan.empty:
         raise StudyError("the study plan is empty (no items selected)", file=study.source)
-    store = RunStore.open(out, s_hash, study_text=study_text, force=force)
-    previous = store.read_manifest()
-    todo = plan[~plan["cell_key"].isin(store.done_keys())]
+    store = RunStore.open(out, s_hash, study_text=study_text, force=force, inputs=study_inputs(study))
+    try:
+        personas = study_personas(study)
+        if any(p.attributes for p in personas):
+            store.write_personas(persona_table(personas))
+        previous = store.read_manifest()
+        todo = plan[~plan["cell_key"].isin(store.done_keys())]
+    except BaseException:
+        store.close()  # release the folder's lock
+        raise
     return s_hash, plan, store, previous, todo
 
 
