@@ -385,9 +385,13 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
             ray.shutdown()
     if report.failed:
         last = f" (last worker error: {report.errors[-1]})" if report.errors else ""
-        tally = f" ({report.failures.summary()})" if report.failures.total else ""
-        raise BackendError(f"{report.failed} request(s) failed and were not stored{tally}; {report.written} new rows "
-                           f"were stored in {out}{last}. Re-run the same command to retry the failed ones.")
+        head = f"{report.failed} request(s) failed and were not stored"
+        if report.failures.total == report.failed:
+            head = report.failures.summary()
+        elif report.failures.total:  # some shards were lost with their workers: no per-request reason
+            head += f" ({report.failures.summary()})"
+        raise BackendError(f"{head}; {report.written} new rows were stored in {out}{last}. Re-run the same command "
+                           "to retry the failed ones.")
     return report
 
 

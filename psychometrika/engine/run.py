@@ -110,9 +110,8 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
         finally:
             store.close()  # release the folder's lock
     if report.failed:
-        raise BackendError(f"{report.failed} request(s) failed and were not stored ({failures.summary()}); "
-                           f"{report.written} new rows were stored in {out}. Re-run the same command to retry the "
-                           "failed ones.")
+        raise BackendError(f"{failures.summary()}; {report.written} new rows were "
+                           f"stored in {out}. Re-run the same command to retry the failed ones.")
     return report
 
 
