@@ -446,10 +446,12 @@ def read_run(folder: str | Path) -> pd.DataFrame:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The run's manifest, with secrets masked again (a folder written by an older version may hold some; the
+    report copies what this returns)."""
     m = RunStore(folder).read_manifest()
     if m is None:
         raise StoreError(f"{folder} has no manifest.json")
-    return m
+    return secrets.redact_data(m)
 
 
 def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> Path:
