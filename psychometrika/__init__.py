@@ -17,16 +17,22 @@ and the ``pip install`` command (not "no attribute").
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import re
+from pathlib import Path
 from typing import Any
 
-from .errors import (BackendError, DataError, InstrumentError, MissingDependencyError, PsychometrikaError,
-                     StoreError, StudyError)
+from .errors import (BackendError, DataError, InstrumentError, MissingDependencyError,  # noqa: F401
+                     PsychometrikaError, StoreError, StudyError)
 
 __version__ = "0.1.0"
 
-#: module -> the public names it defines, imported lazily (``tests/test_public_api.py`` keeps this in step with
-#: each module's ``__all__``). When two modules export a name, the first one listed here provides it.
+#: module -> the public names it defines, imported lazily (``tests/stats/test_public_api.py`` keeps this in step
+#: with each module's ``__all__``). Names are also read from the packages' literal ``__all__`` without importing
+#: them (:func:`_module_names`), so a name added to a stage's ``__all__`` (or a new statistics module) appears
+#: in ``dir(pm)`` without an edit here; this table is what is known where ``__all__`` is computed.
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "psychometrika.instruments": (
         "Instrument", "list_instruments", "load_instrument",
@@ -35,21 +41,6 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "CONDITION_COLUMNS", "RESPONDENT_COLUMNS", "behaviour_scores", "belief_behaviour",
         "belief_behaviour_pairs", "expected_value", "item_scores", "lexicon_scores", "mtmm_long",
         "rate_texts", "reverse_key", "scale_scores", "sjt_trait_scores", "text_trait_scores", "to_wide",
-    ),
-    "psychometrika.stats": (
-        "AlphaResult", "BartlettResult", "CFAResult", "CohenKappaResult", "ConfidenceInterval", "DescribeResult",
-        "OrdinalLogitResult",
-        "FactorResult", "GStudyResult", "GuttmanResult", "IRTResult", "InvarianceResult", "KMOResult",
-        "LEVELS", "MTMMResult", "MardiaResult", "ModelTerm", "OmegaResult", "ParallelResult",
-        "PolychoricResult", "ScoreItemsResult", "SplitHalfResult", "alpha", "alpha_ci", "bartlett",
-        "cfa", "cohen_d", "cohen_h", "cohen_kappa", "compare_groups", "compare_norms", "congruence",
-        "cor_ci", "d_study", "d_study_plan", "describe", "dif", "eta_squared",
-        "expected_vs_argmax_reliability", "fa", "fa_parallel", "g_study", "glass_delta", "grm",
-        "guttman", "hedges_g", "icc", "icc_wide", "invariance", "kmo", "loading_congruence", "mardia",
-        "mtmm", "ncp_f_ci", "ncp_t_ci", "omega", "omega_squared", "order_sensitivity", "ordinal_alpha",
-        "ordinal_logit", "ordinal_omega", "paraphrase_sensitivity", "parse_lavaan", "polychoric",
-        "positional_bias", "response_quality", "response_styles", "reverse_items", "score_items",
-        "split_half", "twopl",
     ),
     "psychometrika.store": (
         "RunStore", "atomic_write_bytes", "export_run", "read_manifest", "read_run",
@@ -83,10 +74,58 @@ _OPTIONAL_DEPENDENCIES: dict[str, tuple[str, str]] = {
 }
 
 
+def _literal_all(path: Path) -> tuple[str, ...] | None:
+    """The literal ``__all__`` of a module file (``None`` when it is computed), read without importing it:
+    only the ``__all__ = [...]`` statement is parsed."""
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"^__all__\s*(?::[^=\n]*)?=\s*([\[(])", text, re.M)
+    if match is None:
+        return None
+    depth, end = 0, None
+    for k in range(match.start(1), len(text)):
+        if text[k] in "[(":
+            depth += 1
+        elif text[k] in "])":
+            depth -= 1
+        if depth == 0:
+            end = k + 1
+            break
+    try:
+        value = ast.literal_eval(text[match.start(1):end]) if end else None
+    except (ValueError, SyntaxError):
+        return None
+    return tuple(n for n in value if isinstance(n, str)) if value is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _module_names(module: str) -> tuple[str, ...]:
+    """Public names of a stage package, known without importing it: for ``psychometrika.stats`` the literal
+    ``__all__`` of each public ``stats/*.py`` (what the package re-exports), otherwise the package's literal
+    ``__all__``; the table above is used where ``__all__`` is computed (and for the instruments' selection)."""
+    here = Path(__file__).parent
+    static = _LAZY_MODULES.get(module, ())
+    if module == "psychometrika.stats":
+        names: list[str] = []
+        for path in sorted((here / "stats").glob("*.py")):
+            if not path.name.startswith("_"):
+                names += _literal_all(path) or ()
+        return tuple(dict.fromkeys(names))
+    if module == "psychometrika.instruments":
+        return static
+    init = here.joinpath(*module.split(".")[1:], "__init__.py")
+    found = _literal_all(init) if init.exists() else None
+    return tuple(dict.fromkeys([*static, *(found or ())]))
+
+
+#: Stage packages in the order their names are looked up (the first one that exports a name provides it).
+_STAGES = ("psychometrika.instruments", "psychometrika.scoring", "psychometrika.stats", "psychometrika.store",
+           "psychometrika.design", "psychometrika.engine", "psychometrika.report")
+
+
 def _lazy_names() -> dict[str, str]:
     names: dict[str, str] = {}
-    for module, exported in _LAZY_MODULES.items():
-        for n in exported:
+    for module in dict.fromkeys([*_STAGES, *_LAZY_MODULES]):
+        for n in _module_names(module) if module in _STAGES else _LAZY_MODULES[module]:
             names.setdefault(n, module)
     return names
 
@@ -107,6 +146,8 @@ def _import(module: str, name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__all__":
+        return _public_names()
     module = _lazy_names().get(name)
     if module is None:
         raise AttributeError(f"module 'psychometrika' has no attribute {name!r}")
@@ -116,8 +157,12 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_lazy_names()))
+    return sorted(set(_public_names()) | {n for n in globals() if n.startswith("__")})
 
 
-__all__ = sorted({"BackendError", "DataError", "InstrumentError", "MissingDependencyError", "PsychometrikaError",
-                  "StoreError", "StudyError", "__version__", *_lazy_names()})
+def _public_names() -> list[str]:
+    return sorted({"BackendError", "DataError", "InstrumentError", "MissingDependencyError", "PsychometrikaError",
+                   "StoreError", "StudyError", "__version__", *_lazy_names()})
+
+
+# ``__all__`` is computed on first access (module ``__getattr__``), so that importing stays cheap.

@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PSYCHOMETRIKA_NO_PROGRESS", "1")
+# the embedded model stays loaded between tests (a backend's close() frees it otherwise; ~20 s to reload)
+os.environ.setdefault("PSYCHOMETRIKA_KEEP_WEIGHTS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ transformers embedded SmolLM2 (GGUF), any local folder or hub id  ``backends.hf`
 vllm       vLLM offline engine, prefix caching, prompt logprobs   ``backends.vllm_backend``
 openai     any OpenAI-compatible HTTP server                      ``backends.openai_backend``
 dummy      simulated answers for fast pipeline tests              ``backends.dummy``
+simulated  a known population (traits, graded response model)     ``backends.simulated``
 ========== ====================================================== =========================
 
 Backends know nothing of instruments: they see chat messages and continuation strings only.
@@ -30,6 +31,7 @@ BACKENDS: dict[str, str] = {
     "vllm": "psychometrika.backends.vllm_backend:VLLMBackend",
     "openai": "psychometrika.backends.openai_backend:OpenAIBackend",
     "dummy": "psychometrika.backends.dummy:DummyBackend",
+    "simulated": "psychometrika.backends.simulated:SimulatedBackend",
 }
 
 

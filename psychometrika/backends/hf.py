@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import os
 import threading
@@ -39,9 +40,27 @@ from .embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
 
-# Loaded (model, tokenizer) pairs shared by backends in one process: loading takes ~20 s on 2 cores.
+# Loaded (model, tokenizer) pairs shared by the open backends of one process (loading takes ~20 s on 2 cores),
+# with the number of open backends using each. When the last one closes, the entry is dropped and the weights
+# freed, unless the process keeps them (KEEP_WEIGHTS_ENV=1, or keep_weights(True)).
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_USERS: dict[tuple[str, str, str], int] = {}
 _LOCK = threading.Lock()
+#: environment variable that keeps models loaded after their last backend closed (e.g. a test session)
+KEEP_WEIGHTS_ENV = "PSYCHOMETRIKA_KEEP_WEIGHTS"
+_keep: bool | None = None
+
+
+def keep_weights(keep: bool | None = True) -> None:
+    """Keep loaded models in memory after their last backend is closed (``True``), so that the next backend of
+    the same model in this process starts at once; ``False`` frees them on the last ``close()``; ``None``
+    follows ``$PSYCHOMETRIKA_KEEP_WEIGHTS`` (the default: free them)."""
+    global _keep
+    _keep = keep
+
+
+def _keeping() -> bool:
+    return _keep if _keep is not None else os.environ.get(KEEP_WEIGHTS_ENV) == "1"
 
 
 def _check_forward(forward: str, attention: str) -> None:
@@ -194,6 +213,8 @@ class TransformersBackend:
         key = (f"{folder}::{gguf}::{self.dequantize}", self.dtype, self.device)
         with _LOCK:
             if key in _CACHE:
+                _USERS[key] = _USERS.get(key, 0) + 1
+                self._cache_key = key
                 return _CACHE[key]
             kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
             if gguf:
@@ -218,6 +239,8 @@ class TransformersBackend:
             if tok.pad_token_id is None:
                 tok.pad_token = tok.eos_token
             _CACHE[key] = (mdl, tok)
+            _USERS[key] = 1
+            self._cache_key = key
             return mdl, tok
 
     # ------------------------------------------------------------------ prompts
@@ -567,15 +590,41 @@ class TransformersBackend:
         return [out[r.key] for r in requests]
 
     def close(self) -> None:
-        """Drop this backend's references (the process-level model cache keeps the weights for reuse)."""
+        """Release the model: drop this backend's references and, when no other open backend of this process
+        uses the same weights (and :func:`keep_weights` is off), the cached copy too, so the memory (CPU or GPU)
+        is freed. Closing twice is harmless."""
         self.model = None
         self.tokenizer = None
+        self._fast = None
+        key, self._cache_key = getattr(self, "_cache_key", None), None
+        if key is None:
+            return
+        with _LOCK:
+            _USERS[key] = _USERS.get(key, 1) - 1
+            if _USERS[key] > 0 or _keeping():
+                return
+            _USERS.pop(key, None)
+            _CACHE.pop(key, None)
+        _free_memory(self._torch)
+
+
+def _free_memory(torch: Any) -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def cached_models() -> int:
+    """How many loaded models this process holds (open backends' and kept ones)."""
+    with _LOCK:
+        return len(_CACHE)
 
 
 def clear_cache() -> None:
-    """Forget every model loaded in this process."""
+    """Forget every model loaded in this process (open backends keep their own references)."""
     with _LOCK:
         _CACHE.clear()
+        _USERS.clear()
 
 
 class _Part:

@@ -23,7 +23,7 @@ def plan(study: Path = typer.Argument(..., help="Study YAML file."),
          max_prompts: int | None = _max_prompts_option()) -> None:
     """Print the design's factorial size, prompt count, shared-prefix share and estimated run time."""
     from ..design.factors import set_max_prompts
-    from ..design.study import load_study
+    from ..engine.session import load_checked_study as load_study  # design + backend settings
 
     set_max_prompts(max_prompts)
     from ..plan.plan import build_plan, plan_summary

@@ -12,6 +12,7 @@ from ..errors import InstrumentError, StudyError
 from ..instruments.registry import load_instrument
 from ..instruments.schema import Instrument, Item, Paraphrase
 from .orders import expand_orders
+from .personas import resolve_personas
 from .study import First, Persona, Sample, Study, is_path_like
 
 #: default largest number of prompts a study may plan (``--max-prompts`` or $PSYCHOMETRIKA_MAX_PROMPTS
@@ -99,6 +100,15 @@ def stems_of(inst: Instrument, item: Item, choice, seed: int) -> list[tuple[str,
     if choice == "original":
         return variants[:1]
     return _choose(variants, choice, seed, f"stem variants of item {item.id!r}")
+
+
+def study_personas(study: Study) -> list[Persona]:
+    """The study's personas (without 'none'): its items, or every source expanded when built in memory
+    (files relative to the study file, else to the working folder)."""
+    if not study.personas.needs_resolving():
+        return list(study.personas.items)
+    base = Path(study.source).parent if study.source else None
+    return resolve_personas(study.personas, base)
 
 
 def _load_choice(study: Study, name: str) -> Instrument:
@@ -189,7 +199,7 @@ def expand_factors(study: Study) -> Factors:
                                f"instruction paraphrases of {inst.id!r}") \
             if study.paraphrases.instructions != "original" else list(inst.instructions[:1])
         admin.append(AdministeredInstrument(inst, items, instructions))
-    personas = ([NO_PERSONA] if study.personas.include_none else []) + list(study.personas.items)
+    personas = ([NO_PERSONA] if study.personas.include_none else []) + study_personas(study)
     seeds = list(study.decoding.seeds)
     factors = Factors(admin, personas, seeds, study.decoding.repetitions, list(study.label_schemes),
                       list(study.option_orders))

@@ -26,12 +26,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ..errors import BackendError, StudyError
+from ..errors import StudyError
 from ..instruments.schema import Identifier
 from ..secrets import env_name_problem, is_secret_name
-from ..yamlio import load_model, parse_yaml, read_text, validate
+from ..yamlio import load_model
+from .personas import Persona, Personas, materialise  # noqa: F401 - Persona re-exported (old import path)
 
 #: the largest seed (seeds are stored as 64-bit integers)
 MAX_SEED = 2**63 - 1
@@ -58,7 +59,7 @@ class InstrumentChoice(_Strict):
 
 class ModelSpec(_Strict):
     id: Identifier = Field(description="Name of the model in the results.")
-    backend: Literal["transformers", "vllm", "openai", "dummy"] = "transformers"
+    backend: Literal["transformers", "vllm", "openai", "dummy", "simulated"] = "transformers"
     model: str = Field(default="embedded", description="'embedded', a local folder, a hub id, or the "
                                                        "server's model name for openai.")
     settings: dict[str, Any] = Field(default_factory=dict, description="Backend settings (dtype, device, "
@@ -66,33 +67,16 @@ class ModelSpec(_Strict):
 
     @field_validator("settings")
     @classmethod
-    def _known_settings(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Refuse credentials in a study file. Whether the backend takes each setting is checked where the
+        backends are known: :func:`psychometrika.engine.session.load_checked_study` (``plan`` and ``run``)."""
         for k, val in v.items():
             if is_secret_name(k):
                 raise ValueError(f"settings.{k}: never put API keys or tokens in a study file; name the "
                                  "environment variable that holds it with api_key_env instead")
             if str(k).lower().endswith("_env") and (problem := env_name_problem(val)):
                 raise ValueError(f"settings.{k}: {problem}")
-        if info.data.get("backend"):  # absent when the backend name itself was invalid
-            from ..backends import check_settings
-
-            try:
-                check_settings(info.data["backend"], v)
-            except BackendError as exc:
-                raise ValueError(str(exc)) from None
         return v
-
-
-class Persona(_Strict):
-    id: Identifier
-    text: str = Field(min_length=1, description="Persona induction text, used as the system prompt.")
-
-
-class Personas(_Strict):
-    include_none: bool = Field(default=True, description="Also administer without any persona (id 'none').")
-    items: list[Persona] = Field(default_factory=list)
-    file: str | None = Field(default=None, description="YAML file with a list of {id, text} (a relative path "
-                                                       "is relative to the study file's folder).")
 
 
 class Sample(_Strict):
@@ -181,7 +165,7 @@ class Study(_Strict):
             raise ValueError("persona id 'none' is reserved for 'no persona' (include_none)")
         if len(set(pids)) != len(pids):
             raise ValueError(f"duplicate persona id(s) {sorted({i for i in pids if pids.count(i) > 1})}")
-        if not self.personas.include_none and not self.personas.items and not self.personas.file:
+        if not self.personas.include_none and not self.personas.has_sources():
             raise ValueError("no personas: set include_none: true or list personas")
         return self
 
@@ -245,17 +229,15 @@ def load_study(path: str | Path) -> Study:
     """Load and validate a study YAML file; errors name file, line, column and field."""
     study, _ = load_model(path, Study, StudyError, what="study file")
     study._source = str(path)
-    if study.personas.file:
-        pfile = study.resolve(study.personas.file)
-        text, digest = read_text(pfile, StudyError)
-        data = parse_yaml(text, str(pfile), StudyError)
-        if not isinstance(data, list):
-            raise StudyError("a persona file holds a YAML list of {id, text}", file=str(pfile))
-        extra = [validate(Persona, d, str(pfile), StudyError, what="persona") for d in data]
-        data = study.model_dump()
-        data["personas"]["items"] = [p.model_dump() for p in [*study.personas.items, *extra]]
-        data["personas"]["file"] = None
-        study = validate(Study, data, str(path), StudyError, what="study file")  # re-check unique persona ids
+    if study.personas.needs_resolving():  # files, bank, generator, shaping -> items (design/personas.py)
+        inputs: dict[str, str] = {}
+        try:
+            block = materialise(study.personas, Path(path).parent, inputs)
+        except StudyError as exc:
+            if exc.file is None:
+                exc = StudyError(exc.message, file=str(path), field=exc.field or "personas", hint=exc.hint)
+            raise exc from None
+        study = study.model_copy(update={"personas": block})
         study._source = str(path)
-        study._inputs = {str(pfile): digest}
+        study._inputs = inputs
     return study

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 #: items/s used by ``plan`` to estimate run time when nothing was measured (2-core CPU, SmolLM2-135M)
-NOMINAL_RATE = {"transformers": 4.0, "vllm": 14.5, "openai": 5.0, "dummy": 5000.0}
+NOMINAL_RATE = {"transformers": 4.0, "vllm": 14.5, "openai": 5.0, "dummy": 5000.0, "simulated": 5000.0}
 #: rate assumed for a backend missing from :data:`NOMINAL_RATE`
 DEFAULT_RATE = 5.0
 _MIN_ELAPSED = 1e-9  # seconds; avoids a division by zero on the first update

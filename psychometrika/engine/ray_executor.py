@@ -40,7 +40,6 @@ Dean & Ghemawat (2008), *MapReduce*, CACM 51(1) (backup tasks for stragglers).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -54,14 +53,19 @@ import pandas as pd
 
 from ..design.study import ModelSpec, Study
 from ..errors import BackendError, PsychometrikaError, StudyError
+from ..plan.plan import prefix_text
 from ..store.store import RunStore
 from .batch import administer_batch, batches, prefix_sort
 from .manifest import build_manifest, model_entry
 from .progress import ClusterProgress
-from .session import BackendFactory, RunReport, default_backend_factory, load_study_text, open_run
+from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
+                      open_run)
 
 #: backends whose workers need a GPU each when the cluster has GPUs (``openai`` and ``dummy`` never do)
 GPU_BACKENDS = ("transformers", "vllm")
+#: longest wait (seconds) of the driver loop for a finished shard before it checks its write buffer again
+POLL_S = 1.0
+_MIN_ELAPSED = 1e-9  # seconds; a worker's rate right after it started
 
 
 class RayNotAvailableError(PsychometrikaError):
@@ -84,11 +88,6 @@ class Shard:
         return len(self.rows)
 
 
-def _prefix_key(messages: Sequence[dict[str, str]], prefix_chars: int) -> str:
-    """The shared-prefix identity of a prompt: every message but the last, plus the last one's shared start."""
-    return json.dumps(list(messages[:-1])) + messages[-1]["content"][:int(prefix_chars)]
-
-
 def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -> list[Shard]:
     """Cut the rows still to do into shards: per model, prefix-sorted, ``batch_size`` rows each.
 
@@ -107,7 +106,7 @@ def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -
             continue
         for batch in batches(prefix_sort(sub), batch_size):
             first = batch.iloc[0]
-            shards.append(Shard(len(shards), mid, _prefix_key(first["messages"], first["prefix_chars"]), batch))
+            shards.append(Shard(len(shards), mid, prefix_text(first["messages"], first["prefix_chars"]), batch))
     return shards
 
 
@@ -145,7 +144,8 @@ class ShardWorker:
         try:
             import ray
 
-            gpus = [str(g) for g in ray.get_gpu_ids()]
+            if ray.is_initialized():  # get_gpu_ids() would start a Ray instance outside one
+                gpus = [str(g) for g in ray.get_gpu_ids()]
         except Exception:  # noqa: BLE001 - outside Ray (unit use)
             pass
         return {"pid": os.getpid(), "host": socket.gethostname(), "gpus": gpus,
@@ -264,7 +264,7 @@ class _Worker:
     dead: bool = False
 
     def stats(self) -> dict[str, Any]:
-        wall = max(time.perf_counter() - self.started, 1e-9)
+        wall = max(time.perf_counter() - self.started, _MIN_ELAPSED)
         return {"worker": self.idx, "model": self.model, "host": self.host, "pid": self.pid, "shards": self.shards,
                 "items": self.items, "items_per_s": self.items / wall, "busy_s": self.busy_s,
                 "deaths": self.deaths}
@@ -272,7 +272,7 @@ class _Worker:
 
 def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | None = "local",
                   workers: int | None = None, cpus_per_worker: int = 1, gpus_per_worker: float | None = None,
-                  force: bool = False, progress: bool = True, batch_size: int = 64, max_rows: int | None = None,
+                  force: bool = False, progress: bool = True, batch_size: int = DEFAULT_BATCH_SIZE, max_rows: int | None = None,
                   prefetch: int = 2, speculate: bool = True, max_attempts: int = 3, max_restarts: int = 3,
                   write_rows: int = 1024, flush_s: float = 5.0,
                   backend_factory: BackendFactory | None = None, runtime_env: dict[str, Any] | None = None,
@@ -512,7 +512,7 @@ def _drive(ray, pool: list[_Worker], shards: list[Shard], store: RunStore, repor
                             report.speculative += 1
             if not inflight:
                 break
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=min(1.0, flush_s))
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=min(POLL_S, flush_s))
             for ref in ready:
                 pos, w = inflight.pop(ref)
                 copies[pos] -= 1
@@ -582,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--cpus-per-worker", type=int, default=1)
     ap.add_argument("--gpus-per-worker", type=float, default=None)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--no-speculate", action="store_true")

@@ -33,11 +33,9 @@ from .keys import generation_seed, request_key
 from .manifest import build_manifest, model_entry
 from .progress import NOMINAL_RATE, RunProgress, estimate_seconds
 from .redaction import redact
-from .session import BackendFactory, RunReport, default_backend_factory, load_study_text, open_run
+from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
+                      open_run)
 from ..store.outcome import FailureTally
-
-#: rows per backend call and per stored shard, unless the caller says otherwise
-DEFAULT_BATCH_SIZE = 64
 
 
 def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False, progress: bool = True,

@@ -9,14 +9,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+from pydantic import Field, ValidationInfo, field_validator
 
+from ..backends import check_settings
 from ..backends.base import Backend
+from ..design.factors import study_personas
+from ..design.personas import persona_table
 from ..design.study import ModelSpec, Study, load_study, study_hash, study_inputs
-from ..errors import StudyError
+from ..errors import BackendError, StudyError
 from ..plan.plan import build_plan
 from ..store.store import RunStore
+from ..yamlio import parse_yaml, read_text, validate
 
 BackendFactory = Callable[[ModelSpec], Backend]
+#: rows per backend call and per stored shard (local engine), or per shard (Ray), unless the caller says otherwise
+DEFAULT_BATCH_SIZE = 64
 
 
 def default_backend_factory(spec: ModelSpec) -> Backend:
@@ -44,13 +51,56 @@ class RunReport:
         return self.already_done + self.written == self.planned
 
 
+class _BackendModelSpec(ModelSpec):
+    """A model spec whose settings are checked against the settings its backend takes."""
+
+    @field_validator("settings")
+    @classmethod
+    def _backend_takes(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.data.get("backend"):  # absent when the backend name itself was invalid
+            try:
+                check_settings(info.data["backend"], v)
+            except BackendError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+
+class _BackendStudy(Study):
+    models: list[_BackendModelSpec] = Field(min_length=1)  # type: ignore[assignment]
+
+
+def check_backend_settings(study: Study) -> None:
+    """Raise a :class:`StudyError` naming the first model whose backend does not take one of its settings
+    (``models[i].settings``, with the study file's name when known)."""
+    for i, spec in enumerate(study.models):
+        try:
+            check_settings(spec.backend, spec.settings)
+        except BackendError as exc:
+            raise StudyError(str(exc), file=study.source, field=f"models[{i}].settings") from None
+
+
+def load_checked_study(path: str | Path) -> Study:
+    """Load a study file (:func:`psychometrika.design.study.load_study`) and check every model's settings
+    against its backend; a misspelt setting (``delay`` for ``delay_s``) is a located error
+    (``study.yaml:7:5: models[0].settings: unknown setting(s) delay for backend 'dummy'; it takes: ...``).
+
+    The design stage knows nothing of the backends, so this check lives here, where a study is loaded to be
+    planned or run.
+    """
+    study = load_study(path)
+    text, _ = read_text(path, StudyError)
+    validate(_BackendStudy, parse_yaml(text, str(path), StudyError), str(path), StudyError, what="study file")
+    return study
+
+
 def load_study_text(study: Study | str | Path, text: str | None = None) -> tuple[Study, str]:
     """The study and the text stored with its run: ``text`` when given with a loaded study, else the file's
-    bytes, or the normalised model as JSON."""
+    bytes, or the normalised model as JSON. Every model's settings are checked against its backend."""
     if isinstance(study, Study):
+        check_backend_settings(study)
         return study, text or json.dumps(study.model_dump(mode="json"), indent=2)
     path = Path(study)
-    return load_study(path), path.read_text(encoding="utf-8")
+    return load_checked_study(path), path.read_text(encoding="utf-8")
 
 
 def open_run(study: Study, study_text: str, out: str | Path,
@@ -65,6 +115,9 @@ def open_run(study: Study, study_text: str, out: str | Path,
         raise StudyError("the study plan is empty (no items selected)", file=study.source)
     store = RunStore.open(out, s_hash, study_text=study_text, force=force, inputs=study_inputs(study))
     try:
+        personas = study_personas(study)
+        if any(p.attributes for p in personas):
+            store.write_personas(persona_table(personas))
         previous = store.read_manifest()
         todo = plan[~plan["cell_key"].isin(store.done_keys())]
     except BaseException:
@@ -73,4 +126,5 @@ def open_run(study: Study, study_text: str, out: str | Path,
     return s_hash, plan, store, previous, todo
 
 
-__all__ = ["BackendFactory", "RunReport", "default_backend_factory", "load_study_text", "open_run"]
+__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "check_backend_settings", "default_backend_factory", "load_checked_study",
+           "load_study_text", "open_run"]

@@ -26,6 +26,7 @@ A minimal Likert instrument::
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -114,6 +115,26 @@ class TextFormat(_Strict):
 
 
 ResponseFormat = Annotated[Union[LikertFormat, ChoiceFormat, NumericFormat, TextFormat], Field(discriminator="type")]
+
+
+#: What kind of answer an item takes, decided once from its response format's ``type``: ``likert`` (a shared
+#: agreement scale), ``choice`` (options of its own: SJTs, probes, lotteries), ``numeric`` (an amount in a
+#: range: economic games, card tasks) or ``text`` (free text: writing tasks).
+AnswerKind = Literal["likert", "choice", "numeric", "text"]
+ANSWER_KINDS: dict[str, AnswerKind] = {"likert": "likert", "multiple_choice": "choice", "numeric": "numeric",
+                                       "text": "text"}
+
+
+@dataclass(frozen=True)
+class ItemOptions:
+    """The answer options of an item in their original order: what is shown (``texts``) and what each option
+    scores (``values``). Empty for open (numeric, text) items."""
+
+    texts: tuple[str, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 class Option(_Strict):
@@ -308,6 +329,36 @@ class Instrument(_Strict):
     def format_of(self, item: Item | str) -> LikertFormat | ChoiceFormat | NumericFormat | TextFormat:
         it = self.item(item) if isinstance(item, str) else item
         return it.response_format or self.response_format
+
+    def item_kind(self, item: Item | str) -> AnswerKind:
+        """The answer kind of an item (its own response format, else the instrument's); see :data:`ANSWER_KINDS`."""
+        return ANSWER_KINDS[self.format_of(item).type]
+
+    @property
+    def kind(self) -> AnswerKind:
+        """The answer kind of the instrument's response format (``likert``, ``choice``, ``numeric``, ``text``);
+        single items may override it (:meth:`item_kind`)."""
+        return ANSWER_KINDS[self.response_format.type]
+
+    @property
+    def is_behaviour(self) -> bool:
+        """True unless every item is a Likert item: SJTs, probes, economic games (numeric amounts), risk tasks
+        and writing tasks are behaviour; questionnaires are self-report. This is the split
+        :func:`psychometrika.scoring.behaviour_scores` and the report use."""
+        return any(self.item_kind(it) != "likert" for it in self.items)
+
+    def options_of(self, item: Item | str) -> ItemOptions:
+        """The options of an item, in original order: a Likert item's scale labels and values, a choice item's
+        option texts and values (an option without ``value`` scores its index), nothing for open items."""
+        it = self.item(item) if isinstance(item, str) else item
+        fmt = self.format_of(it)
+        if fmt.type == "likert":
+            return ItemOptions(tuple(fmt.labels), tuple(float(v) for v in fmt.values))
+        if fmt.type == "multiple_choice":
+            opts = it.options or []
+            return ItemOptions(tuple(o.text for o in opts),
+                               tuple(float(o.value) if o.value is not None else float(i) for i, o in enumerate(opts)))
+        return ItemOptions()
 
     def scale_items(self) -> dict[str, list[str]]:
         """Scale id -> item ids (explicit ``items`` lists, else items naming the scale as scale/facet,

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pandas as pd
@@ -19,7 +21,7 @@ import pandas as pd
 from ..design.factors import Factors, expand_factors, stems_of
 from ..design.orders import expand_orders
 from ..design.study import ModelSpec, Study, study_hash
-from ..instruments.schema import Instrument, Item
+from ..instruments.schema import Instrument, Item, ItemOptions, NumericFormat, TextFormat
 from .prompts import render
 
 
@@ -32,97 +34,119 @@ def prompt_hash(messages: tuple[dict[str, str], ...] | list[dict[str, str]]) -> 
     return _sha(list(messages))
 
 
-def _open_prompt(fmt) -> str:
-    if fmt.type == "numeric":
+#: tokens per English word of a free-text answer, and the slack added, for a text item's ``max_tokens``
+TOKENS_PER_WORD = 1.5
+TOKEN_SLACK = 16
+#: ``max_tokens`` of a free-text item without ``max_words``
+DEFAULT_TEXT_TOKENS = 256
+#: the prompt layout (:func:`psychometrika.plan.prompts.render`) of each answer kind
+_LAYOUT = {"likert": "likert", "choice": "choice", "numeric": "open", "text": "open"}
+
+
+def _open_prompt(fmt: NumericFormat | TextFormat) -> str:
+    if isinstance(fmt, NumericFormat):
         kind = "a whole number" if fmt.integer else "a number"
         unit = f" ({fmt.unit})" if fmt.unit else ""
         return f"Answer with {kind} from {fmt.min:g} to {fmt.max:g}{unit} only."
     return "Write your answer" + (f" in at most {fmt.max_words} words." if fmt.max_words else ".")
 
 
-def _open_max_tokens(fmt) -> int | None:
+def _open_max_tokens(fmt: Any) -> int | None:
     """Tokens a free-text answer may need (about 1.5 tokens per English word, plus slack); None otherwise."""
-    if fmt.type == "text":
-        return int(fmt.max_words * 1.5) + 16 if fmt.max_words else 256
+    if isinstance(fmt, TextFormat):
+        return int(fmt.max_words * TOKENS_PER_WORD) + TOKEN_SLACK if fmt.max_words else DEFAULT_TEXT_TOKENS
     return None
 
 
 def _item_text(inst: Instrument, item: Item, stem_text: str) -> str:
-    fmt = inst.format_of(item)
-    if fmt.type == "multiple_choice":
+    if inst.item_kind(item) == "choice":
         question = stem_text or inst.question or "What would you do?"
         return f"{item.scenario}\n\n{question}" if item.scenario else question
     return inst.stem.replace("{text}", stem_text)
 
 
+@dataclass(frozen=True)
+class _ItemSetup:
+    """What one item of one administration contributes to the plan before its prompts are rendered."""
+
+    inst: Instrument
+    item: Item
+    instructions: tuple[Any, ...]
+    options: ItemOptions
+    layout: str
+    orders: list[tuple[str, tuple[int, ...]]]
+    schemes: list[str]
+    mode: str
+
+
+def _setup(study: Study, factors: Factors, adm: Any, item: Item) -> _ItemSetup:
+    inst = adm.instrument
+    options = inst.options_of(item)
+    k = len(options)
+    return _ItemSetup(inst=inst, item=item, instructions=tuple(adm.instructions), options=options,
+                      layout=_LAYOUT[inst.item_kind(item)],
+                      orders=expand_orders(factors.order_specs, k) if k else [("original", ())],
+                      schemes=list(factors.label_schemes) if k else ["none"], mode=study.mode if k else "generate")
+
+
+def _prompts(study: Study, factors: Factors, s: _ItemSetup) -> Iterator[tuple[dict[str, Any], Any, tuple[int, ...]]]:
+    """Every rendered prompt of an item: (design identity without model/seed/repetition, prompt, permutation),
+    in the order stem → persona → instruction → option order → label scheme."""
+    fmt = s.inst.format_of(s.item)
+    open_prompt = _open_prompt(fmt) if s.layout == "open" else ""
+    turns = [t.model_dump() for t in s.item.turns or []]
+    stems = stems_of(s.inst, s.item, study.paraphrases.stems, study.seed)
+    for (stem_id, stem_text), persona, instr, (order_id, perm), scheme in itertools.product(
+            stems, factors.personas, s.instructions, s.orders, s.schemes):
+        rp = render(system_template=study.template.system, user_template=study.template.user,
+                    persona_text="" if persona.id == "none" else persona.text, instructions=instr.text,
+                    item_text=_item_text(s.inst, s.item, stem_text), option_texts=[s.options.texts[j] for j in perm],
+                    scheme=scheme, kind=s.layout, open_answer_prompt=open_prompt, turns=turns,
+                    answer_prefix=study.template.answer_prefix)
+        ident = {"persona": persona.id, "instruction_id": instr.id, "stem_id": stem_id, "order_id": order_id,
+                 "label_scheme": scheme}
+        yield ident, rp, perm
+
+
+def _plan_row(s_hash: str, s: _ItemSetup, ident: dict[str, Any], rp: Any, p_hash: str,
+              perm: tuple[int, ...]) -> dict[str, Any]:
+    fmt = s.inst.format_of(s.item)
+    return {
+        "cell_key": _sha({**ident, "prompt": p_hash, "continuations": list(rp.continuations), "mode": s.mode}),
+        "study_hash": s_hash,
+        **ident,
+        "instrument_version": s.inst.version,
+        "instrument_sha256": s.inst.sha256 or "",
+        "scale": s.item.scale or _first_scale(s.inst, s.item.id),
+        "keyed": s.item.keyed,
+        "permutation": list(perm),
+        "n_options": len(s.options),
+        "option_values": list(s.options.values),
+        "option_texts": list(s.options.texts),
+        "prompt_hash": p_hash,
+        "mode": s.mode,
+        "messages": list(rp.messages),
+        "continuations": list(rp.continuations),
+        "prefix_chars": rp.prefix_chars,
+        "numeric_min": getattr(fmt, "min", None),
+        "numeric_max": getattr(fmt, "max", None),
+        "numeric_integer": bool(getattr(fmt, "integer", False)),
+        "response_type": fmt.type,
+        "max_tokens": _open_max_tokens(fmt),
+    }
+
+
 def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Iterator[dict[str, Any]]:
     s_hash = study_hash(study)
-    for model in models:
-        for adm in factors.instruments:
-            inst = adm.instrument
-            for item in adm.items:
-                fmt = inst.format_of(item)
-                if fmt.type == "likert":
-                    option_texts, values, kind = list(fmt.labels), list(fmt.values), "likert"
-                elif fmt.type == "multiple_choice":
-                    option_texts = [o.text for o in item.options or []]
-                    values = [o.value if o.value is not None else float(i) for i, o in enumerate(item.options or [])]
-                    kind = "choice"
-                else:
-                    option_texts, values, kind = [], [], "open"
-                k = len(option_texts)
-                orders = expand_orders(factors.order_specs, k) if k else [("original", ())]
-                schemes = factors.label_schemes if k else ["none"]
-                mode = study.mode if k else "generate"
-                for stem_id, stem_text in stems_of(inst, item, study.paraphrases.stems, study.seed):
-                    item_text = _item_text(inst, item, stem_text)
-                    for persona in factors.personas:
-                        persona_text = "" if persona.id == "none" else persona.text
-                        for instr in adm.instructions:
-                            for order_id, perm in orders:
-                                shown = [option_texts[j] for j in perm]
-                                for scheme in schemes:
-                                    rp = render(system_template=study.template.system,
-                                                user_template=study.template.user,
-                                                persona_text=persona_text, instructions=instr.text,
-                                                item_text=item_text, option_texts=shown, scheme=scheme,
-                                                kind=kind, open_answer_prompt=_open_prompt(fmt) if kind == "open"
-                                                else "", turns=[t.model_dump() for t in item.turns or []],
-                                                answer_prefix=study.template.answer_prefix)
-                                    p_hash = prompt_hash(rp.messages)
-                                    for seed in factors.seeds:
-                                        for rep in range(factors.repetitions):
-                                            ident = {
-                                                "model": model.id, "instrument": inst.id, "item": item.id,
-                                                "persona": persona.id, "instruction_id": instr.id,
-                                                "stem_id": stem_id, "order_id": order_id,
-                                                "label_scheme": scheme, "seed": seed, "repetition": rep,
-                                            }
-                                            yield {
-                                                "cell_key": _sha({**ident, "prompt": p_hash,
-                                                                  "continuations": list(rp.continuations),
-                                                                  "mode": mode}),
-                                                "study_hash": s_hash,
-                                                **ident,
-                                                "instrument_version": inst.version,
-                                                "instrument_sha256": inst.sha256 or "",
-                                                "scale": item.scale or _first_scale(inst, item.id),
-                                                "keyed": item.keyed,
-                                                "permutation": list(perm),
-                                                "n_options": k,
-                                                "option_values": values,
-                                                "option_texts": option_texts,
-                                                "prompt_hash": p_hash,
-                                                "mode": mode,
-                                                "messages": list(rp.messages),
-                                                "continuations": list(rp.continuations),
-                                                "prefix_chars": rp.prefix_chars,
-                                                "numeric_min": getattr(fmt, "min", None),
-                                                "numeric_max": getattr(fmt, "max", None),
-                                                "numeric_integer": bool(getattr(fmt, "integer", False)),
-                                                "response_type": fmt.type,
-                                                "max_tokens": _open_max_tokens(fmt),
-                                            }
+    for model, adm in itertools.product(models, factors.instruments):
+        for item in adm.items:
+            setup = _setup(study, factors, adm, item)
+            for design, rp, perm in _prompts(study, factors, setup):
+                p_hash = prompt_hash(rp.messages)
+                for seed, rep in itertools.product(factors.seeds, range(factors.repetitions)):
+                    ident = {"model": model.id, "instrument": setup.inst.id, "item": item.id, **design,
+                             "seed": seed, "repetition": rep}
+                    yield _plan_row(s_hash, setup, ident, rp, p_hash, perm)
 
 
 def prefix_text(messages: list[dict[str, str]], n: int) -> str:

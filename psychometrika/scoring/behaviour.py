@@ -44,12 +44,16 @@ import numpy as np
 import pandas as pd
 
 from ..answers.parsing import tokenize
-from ..answers.status import free_text_status
+from ..answers.status import NOT_SCORED, free_text_status
 from ..errors import DataError
 from ..instruments.schema import Instrument
-from .core import _index, _respondent_columns, scale_scores
+from .core import index_instruments, respondent_columns, scale_scores
 
 Source = Literal["auto", "expected", "chosen"]
+#: slack of the raw-unit comparison in :func:`belief_behaviour` (floating-point noise of parsed amounts)
+_AGREEMENT_EPS = 1e-12
+#: lexicon scores are hits per this many words
+PER_WORDS = 100.0
 TEXT_METHODS = ("lexicon", "rater")
 
 #: Respondent columns that identify one administration condition across instruments (used to pair
@@ -72,7 +76,7 @@ def _instruments(instruments: Mapping[str, Instrument] | Iterable[Instrument] | 
         from ..instruments import load_instrument
 
         return {str(i): load_instrument(str(i)) for i in responses["instrument"].unique()}
-    return _index(instruments)
+    return index_instruments(instruments)
 
 
 def _item_weights(ins: Instrument, item_id: str) -> dict[str, float]:
@@ -111,7 +115,7 @@ def behaviour_item_scores(responses: pd.DataFrame,
     >>> # an amount of 4 sent of 10, keyed {TRUST: 1}: score 0.4; returned 3 of 15 keyed {MACH: -1}: -0.2
     """
     inst = _instruments(instruments, responses)
-    keys = _respondent_columns(responses, by)
+    keys = respondent_columns(responses, by)
     rows: list[dict[str, Any]] = []
     for rec in responses.to_dict("records"):
         ins = inst.get(str(rec["instrument"]))
@@ -122,7 +126,8 @@ def behaviour_item_scores(responses: pd.DataFrame,
         status = str(rec.get("status", "ok"))
         ok = status == "ok"
         base = {**{k: rec[k] for k in keys}, "instrument": ins.id, "item": item.id, "status": status}
-        if fmt.type == "numeric":
+        kind = ins.item_kind(item)
+        if kind == "numeric":
             x = rec.get("parsed_value")
             if x is None or (isinstance(x, float) and math.isnan(x)):
                 x = rec.get("chosen_value")
@@ -132,7 +137,7 @@ def behaviour_item_scores(responses: pd.DataFrame,
             s = (x - fmt.min) / (fmt.max - fmt.min) if ok else math.nan
             for t, w in _item_weights(ins, item.id).items():
                 rows.append({**base, "scale": t, "weight": w, "value": x if ok else math.nan, "score": w * s})
-        elif fmt.type == "multiple_choice":
+        elif kind == "choice":
             options = item.options or []
             traits = sorted({t for o in options for t, w in o.weights.items() if w != 0})
             src = _row_source(rec, source)
@@ -190,13 +195,13 @@ def behaviour_scores(responses: pd.DataFrame,
     if responses.empty:
         raise DataError("the response table is empty")
     inst = _instruments(instruments, responses)
-    keys = _respondent_columns(responses, by)
+    keys = respondent_columns(responses, by)
     parts = []
     for iid, df in responses.groupby("instrument", sort=True):
         ins = inst.get(str(iid))
         if ins is None:
             raise DataError(f"no instrument definition for {iid!r}")
-        types = {ins.format_of(i).type for i in df["item"].unique()}
+        types = {ins.item_kind(i) for i in df["item"].unique()}
         if types == {"likert"}:
             src = source
             if src == "auto":
@@ -235,7 +240,7 @@ def _aggregate_present(scored: pd.DataFrame, ins: Instrument, keys: list[str], m
     need = np.ceil(min_items * res["scale"].map(sizes))
     res["score"] = res["score"].where(res["n_items"] >= need)
     status = scored["status"].astype(str)
-    for s in ("refused", "unparseable", "error"):
+    for s in NOT_SCORED:
         res = res.merge(scored.assign(_x=status.eq(s).astype(int)).groupby([*keys, "scale"], dropna=False)["_x"]
                         .sum().rename(f"n_{s}").reset_index(), on=[*keys, "scale"], how="left")
         res[f"n_{s}"] = res[f"n_{s}"].fillna(0).astype(int)
@@ -265,8 +270,8 @@ def text_scale_scores(text: pd.DataFrame, instruments: Mapping[str, Instrument] 
 
     Returns the ``scale_scores`` columns plus ``method``; ``n_items`` counts the texts scored.
     """
-    inst = _index(instruments)
-    keys = _respondent_columns(text, by)
+    inst = index_instruments(instruments)
+    keys = respondent_columns(text, by)
     parts = []
     for (iid, method), df in text.groupby(["instrument", "method"], sort=True):
         ins = inst.get(str(iid))
@@ -292,7 +297,7 @@ def belief_behaviour_pairs(responses: pd.DataFrame,
     (``numeric`` or ``choice``), ``prediction``, ``action``, ``prediction_s``, ``action_s``.
     """
     inst = _instruments(instruments, responses)
-    keys = [c for c in _respondent_columns(responses, by) if c != "stem_id"]
+    keys = [c for c in respondent_columns(responses, by) if c != "stem_id"]
     out = []
     for iid, df in responses.groupby("instrument", sort=True):
         ins = inst.get(str(iid))
@@ -305,14 +310,15 @@ def belief_behaviour_pairs(responses: pd.DataFrame,
             if partner.pair == it.id and ins.items.index(partner) < ins.items.index(it):
                 continue  # mutual pair: the first item is the prediction
             fp, fa = ins.format_of(it), ins.format_of(partner)
-            if fp.type != fa.type or fp.type not in ("numeric", "multiple_choice"):
+            kind = ins.item_kind(it)
+            if kind != ins.item_kind(partner) or kind not in ("numeric", "choice"):
                 raise DataError(f"item {it.id!r} ({fp.type}) predicts {partner.id!r} ({fa.type}); a pair needs "
                                 "two numeric or two multiple-choice items")
             pred = df[df["item"] == it.id]
             act = df[df["item"] == partner.id]
             if pred.empty or act.empty:
                 continue
-            col = "parsed_value" if fp.type == "numeric" else "chosen_option"
+            col = "parsed_value" if kind == "numeric" else "chosen_option"
             p = pred[_status(pred) == "ok"][keys + [col]].rename(columns={col: "prediction"})
             a = act[_status(act) == "ok"][keys + [col]].rename(columns={col: "action"})
             if p.duplicated(keys).any() or a.duplicated(keys).any():
@@ -322,8 +328,8 @@ def belief_behaviour_pairs(responses: pd.DataFrame,
             m.insert(len(keys), "instrument", ins.id)
             m.insert(len(keys) + 1, "prediction_item", it.id)
             m.insert(len(keys) + 2, "item", partner.id)
-            m.insert(len(keys) + 3, "kind", "numeric" if fp.type == "numeric" else "choice")
-            if fp.type == "numeric":
+            m.insert(len(keys) + 3, "kind", kind)
+            if kind == "numeric":
                 m["prediction_s"] = (m["prediction"].astype(float) - fp.min) / (fp.max - fp.min)
                 m["action_s"] = (m["action"].astype(float) - fa.min) / (fa.max - fa.min)
             else:
@@ -372,7 +378,7 @@ def belief_behaviour(responses: pd.DataFrame,
         key = key if isinstance(key, tuple) else (key,)
         num = g[g["kind"] == "numeric"]
         same = np.where(g["kind"] == "numeric",
-                        (g["prediction"].astype(float) - g["action"].astype(float)).abs() <= tolerance + 1e-12,
+                        (g["prediction"].astype(float) - g["action"].astype(float)).abs() <= tolerance + _AGREEMENT_EPS,
                         g["prediction"].astype(float) == g["action"].astype(float))
         d = num["prediction_s"] - num["action_s"]
         r = math.nan
@@ -477,24 +483,46 @@ def lexicon_scores(text: str, lexicon: Mapping[str, Mapping[str, Iterable[str]]]
                         pos += 1
                     else:
                         neg += 1
-        rows.append({"scale": trait, "score": 100.0 * (pos - neg) / n if n else math.nan, "n_words": n,
+        rows.append({"scale": trait, "score": PER_WORDS * (pos - neg) / n if n else math.nan, "n_words": n,
                      "n_pos": pos, "n_neg": neg})
     return pd.DataFrame(rows, columns=["scale", "score", "n_words", "n_pos", "n_neg"])
-
-
-#: The observer stem of the rater form: a Likert item of the rater instrument completes the sentence.
-RATER_STEM = "The author of this text is someone who {text}."
-RATER_INSTRUCTIONS = ("Here is a text written by someone.\n\n\"\"\"\n{text}\n\"\"\"\n\nHow much do you agree with "
-                      "the following statement about the author of this text?")
 
 
 def _text_rows(responses: pd.DataFrame, inst: dict[str, Instrument]) -> pd.DataFrame:
     keep = []
     for idx, rec in responses[["instrument", "item"]].iterrows():
         ins = inst.get(str(rec["instrument"]))
-        if ins is not None and ins.format_of(str(rec["item"])).type == "text":
+        if ins is not None and ins.item_kind(str(rec["item"])) == "text":
             keep.append(idx)
     return responses.loc[keep]
+
+
+def _text_records(responses: pd.DataFrame, inst: dict[str, Instrument], keys: list[str]) -> list[dict[str, Any]]:
+    base = []
+    for rec in _text_rows(responses, inst).to_dict("records"):
+        ins = inst[str(rec["instrument"])]
+        raw = str(rec.get("raw_text") or "")
+        base.append({"keys": {k: rec[k] for k in keys}, "instrument": ins.id, "item": str(rec["item"]),
+                     "raw_text": raw, "status": free_text_status(raw),
+                     "traits": list(_item_weights(ins, str(rec["item"])))})
+    return base
+
+
+def _texts_to_rate(base: list[dict[str, Any]]) -> list[str]:
+    return [b["raw_text"] if b["status"] == "ok" else "" for b in base]
+
+
+def rater_texts(responses: pd.DataFrame,
+                instruments: Mapping[str, Instrument] | Iterable[Instrument] | Instrument | None = None,
+                by: Sequence[str] | None = None) -> list[str]:
+    """The texts of the table's free-text answers to give a rater model, in the order
+    :func:`text_trait_scores` scores them (``""`` for answers that are not ``ok``: they are not rated).
+
+    >>> rows = run_rater(rater_texts(df), rater=backend)        # the engine runs the rating study
+    >>> text_trait_scores(df, method="rater", ratings=rows)   # doctest: +SKIP
+    """
+    inst = _instruments(instruments, responses)
+    return _texts_to_rate(_text_records(responses, inst, respondent_columns(responses, by)))
 
 
 def text_trait_scores(responses: pd.DataFrame,
@@ -503,7 +531,7 @@ def text_trait_scores(responses: pd.DataFrame,
                       lexicon: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
                       rater: Any = None, rater_instrument: str | Instrument = "bfi-44",
                       rater_items: Sequence[str] | None = None, rater_answer_prefix: str | None = "Answer:",
-                      batch_size: int = 32) -> pd.DataFrame:
+                      batch_size: int = 32, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
     """Big-Five scores of free-text answers, one row per (text, trait, method), the text kept alongside.
 
     Parameters
@@ -515,9 +543,12 @@ def text_trait_scores(responses: pd.DataFrame,
     rater : the rater model: a Backend (anything with ``score(requests)``), or a dict
         ``{"backend": "transformers", "model": "embedded", ...settings}`` passed to ``make_backend``.
     rater_instrument : Likert instrument whose items form the observer form (default ``bfi-44``; its items
-        complete :data:`RATER_STEM`, "The author of this text is someone who ...").
+        complete :data:`psychometrika.engine.rating.RATER_STEM`, "The author of this text is someone who ...").
     rater_items : item ids of the rater instrument to use (default: all).
     rater_answer_prefix : prefill of the rater's answer (the option numbers are scored after it).
+    ratings : instead of ``rater``, the response rows of the rating study already run by the engine:
+        ``psychometrika.engine.rating.run_rater(rater_texts(responses), rater=...)`` (then scoring only reads
+        rows; ``rater_instrument`` must be the form they answered). With ``rater``, that study is run here.
 
     Returns
     -------
@@ -531,22 +562,19 @@ def text_trait_scores(responses: pd.DataFrame,
     trait, as :func:`~psychometrika.scoring.scale_scores` scores a questionnaire.
     """
     inst = _instruments(instruments, responses)
-    keys = _respondent_columns(responses, by)
+    keys = respondent_columns(responses, by)
     methods = [method] if isinstance(method, str) else list(method)
     bad = [m for m in methods if m not in TEXT_METHODS]
     if bad:
         raise DataError(f"unknown text scoring method(s) {bad}", hint=f"use one of {list(TEXT_METHODS)}")
-    rows = _text_rows(responses, inst)
+    if "rater" in methods and rater is None and ratings is None:
+        raise DataError("text scoring with method='rater' needs a rater model or its ratings",
+                        hint="pass rater=make_backend('transformers', model='embedded') or "
+                             "rater={'backend': 'transformers', 'model': 'embedded'}, or ratings=run_rater(...)")
     cols = [*keys, "instrument", "item", "raw_text", "method", "scale", "score", "n_words", "n_hits", "status"]
-    if rows.empty:
+    base = _text_records(responses, inst, keys)
+    if not base:
         return pd.DataFrame(columns=cols)
-    base = []
-    for rec in rows.to_dict("records"):
-        ins = inst[str(rec["instrument"])]
-        raw = str(rec.get("raw_text") or "")
-        base.append({"keys": {k: rec[k] for k in keys}, "instrument": ins.id, "item": str(rec["item"]),
-                     "raw_text": raw, "status": free_text_status(raw),
-                     "traits": list(_item_weights(ins, str(rec["item"])))})
     out: list[dict[str, Any]] = []
     if "lexicon" in methods:
         for b in base:
@@ -560,11 +588,13 @@ def text_trait_scores(responses: pd.DataFrame,
                             "n_hits": int(lx.loc[t, "n_pos"] + lx.loc[t, "n_neg"]) if t in lx.index else 0,
                             "status": b["status"]})
     if "rater" in methods:
-        ratings = rate_texts([b["raw_text"] if b["status"] == "ok" else "" for b in base], rater=rater,
-                             rater_instrument=rater_instrument, rater_items=rater_items,
-                             answer_prefix=rater_answer_prefix, batch_size=batch_size)
+        if ratings is None:
+            scores = rate_texts(_texts_to_rate(base), rater=rater, rater_instrument=rater_instrument,
+                                rater_items=rater_items, answer_prefix=rater_answer_prefix, batch_size=batch_size)
+        else:
+            scores = rater_scores(ratings, rater_instrument)
         for j, b in enumerate(base):
-            r = ratings[ratings["text"] == j].set_index("scale")
+            r = scores[scores["text"] == j].set_index("scale")
             for t in b["traits"]:
                 ok = b["status"] == "ok" and t in r.index
                 out.append({**b["keys"], "instrument": b["instrument"], "item": b["item"], "raw_text": b["raw_text"],
@@ -574,85 +604,61 @@ def text_trait_scores(responses: pd.DataFrame,
     return pd.DataFrame(out, columns=cols)
 
 
-def _make_rater(rater: Any) -> tuple[Any, bool]:
-    if rater is None:
-        raise DataError("text scoring with method='rater' needs a rater model",
-                        hint="pass rater=make_backend('transformers', model='embedded') or "
-                             "rater={'backend': 'transformers', 'model': 'embedded'}")
-    if hasattr(rater, "score"):
-        return rater, False
-    if isinstance(rater, Mapping):
-        from ..backends import make_backend
+def rater_scores(ratings: pd.DataFrame, rater_instrument: str | Instrument = "bfi-44") -> pd.DataFrame:
+    """Trait scores of rated texts from the rater study's response rows
+    (:func:`psychometrika.engine.rating.run_rater`): one row per (text index, trait).
 
-        spec = dict(rater)
-        name = spec.pop("backend", "transformers")
-        return make_backend(name, **spec), True
-    raise DataError(f"rater must be a Backend or a dict of backend settings, got {type(rater).__name__}")
+    A rating is the expected option value ``Σ_k p_k v_k`` (``expected_value``), reverse keyed
+    (``min + max − x``) for ``keyed == −1`` items; a trait's score is the mean over the rated form items that
+    belong to it, as :func:`~psychometrika.scoring.scale_scores` scores a questionnaire.
 
-
-def rate_texts(texts: Sequence[str], *, rater: Any, rater_instrument: str | Instrument = "bfi-44",
-               rater_items: Sequence[str] | None = None, answer_prefix: str | None = "Answer:",
-               batch_size: int = 32) -> pd.DataFrame:
-    """Administer an observer form about each text to a rater model (option log-probabilities).
-
-    Each (text, item) is one prompt: :data:`RATER_INSTRUCTIONS` with the text, the rater instrument's
-    response options, and the item in :data:`RATER_STEM`; the option labels are scored by ``rater.score``.
-    Empty texts are not rated.
-
-    Returns one row per (text index, trait): ``text``, ``scale``, ``score`` (mean keyed expected rating),
-    ``n_items``.
+    Returns ``text``, ``scale``, ``score``, ``n_items``.
     """
-    from ..backends.base import ScoreRequest
-    from ..instruments import load_instrument
-    from ..plan.prompts import render
-
-    form = rater_instrument if isinstance(rater_instrument, Instrument) else load_instrument(rater_instrument)
-    fmt = form.response_format
-    if fmt.type != "likert":
-        raise DataError(f"rater instrument {form.id!r} must be a Likert instrument")
-    items = [it for it in form.items if rater_items is None or it.id in set(rater_items)]
-    if not items:
-        raise DataError(f"no items of {form.id!r} selected for the rater form")
-    members = form.scale_items()
-    lo, hi = min(fmt.values), max(fmt.values)
-    requests, meta = [], []
-    for j, text in enumerate(texts):
-        if not (text or "").strip():
-            continue
-        for it in items:
-            rp = render(system_template="", user_template=None, persona_text="",
-                        instructions=RATER_INSTRUCTIONS.replace("{text}", text.strip()),
-                        item_text=RATER_STEM.replace("{text}", it.text or ""), option_texts=list(fmt.labels),
-                        scheme="numeric", kind="likert", answer_prefix=answer_prefix)
-            requests.append(ScoreRequest(f"rater:{j}:{it.id}", rp.messages, rp.continuations))
-            meta.append((j, it))
     cols = ["text", "scale", "score", "n_items"]
-    if not requests:
+    if ratings.empty:
         return pd.DataFrame(columns=cols)
-    backend, owned = _make_rater(rater)
-    results = []
-    try:
-        for s in range(0, len(requests), batch_size):
-            results.extend(backend.score(requests[s:s + batch_size]))
-    finally:
-        if owned:
-            backend.close()
+    form = rater_instrument if isinstance(rater_instrument, Instrument) else None
+    if form is None:
+        from ..instruments import load_instrument
+
+        form = load_instrument(rater_instrument)
+    values = form.options_of(form.items[0]).values
+    lo, hi = min(values), max(values)
+    members = form.scale_items()
     rows = []
-    for (j, it), res in zip(meta, results):
-        if res.error is not None or len(res.logprobs) != len(fmt.values):
-            continue
-        lp = np.asarray(res.logprobs, dtype=float)
-        p = np.exp(lp - lp.max())
-        x = float(p / p.sum() @ np.asarray(fmt.values, dtype=float))
-        x = lo + hi - x if it.keyed == -1 else x
+    for rec in ratings[ratings["status"] == "ok"].to_dict("records"):
+        x = float(rec["expected_value"])
+        x = lo + hi - x if int(rec["keyed"]) == -1 else x
         for sc, ids in members.items():
-            if it.id in ids:
-                rows.append({"text": j, "scale": sc, "value": x})
+            if rec["item"] in ids:
+                rows.append({"text": rec["text"], "scale": sc, "value": x})
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
     res = df.groupby(["text", "scale"])["value"].agg(score="mean", n_items="count").reset_index()
     return res[cols]
+
+
+def rate_texts(texts: Sequence[str], *, rater: Any, rater_instrument: str | Instrument = "bfi-44",
+               rater_items: Sequence[str] | None = None, answer_prefix: str | None = "Answer:",
+               batch_size: int = 32) -> pd.DataFrame:
+    """Rate each text with a rater model and score the ratings: a convenience for
+    ``rater_scores(run_rater(texts, ...))``.
+
+    The rating is a derived study the engine administers (:func:`psychometrika.engine.rating.run_rater`:
+    each (text, form item) is one prompt -- :data:`~psychometrika.engine.rating.RATER_INSTRUCTIONS` with the
+    text, the rater instrument's options, the item in :data:`~psychometrika.engine.rating.RATER_STEM` -- whose
+    option labels the rater scores); :func:`rater_scores` turns its rows into trait scores. Empty texts are not
+    rated.
+
+    Returns one row per (text index, trait): ``text``, ``scale``, ``score`` (mean keyed expected rating),
+    ``n_items``.
+    """
+    from ..engine.rating import run_rater
+
+    ratings = run_rater(texts, rater=rater, rater_instrument=rater_instrument, rater_items=rater_items,
+                        answer_prefix=answer_prefix, batch_size=batch_size)
+    return rater_scores(ratings, rater_instrument)
 
 
 # -------------------------------------------------------------------------------------- MTMM glue
@@ -698,6 +704,16 @@ def mtmm_long(scores: pd.DataFrame,
     return out.reset_index(drop=True)
 
 
-__all__ = ["BIG_FIVE_LEXICON", "CONDITION_COLUMNS", "POOLED", "PRESENTATION_COLUMNS", "RATER_INSTRUCTIONS", "RATER_STEM", "behaviour_item_scores",
+
+def __getattr__(name: str) -> Any:
+    if name in ("RATER_INSTRUCTIONS", "RATER_STEM"):  # the rating prompt moved to the engine's rating study
+        from ..engine import rating
+
+        return getattr(rating, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BIG_FIVE_LEXICON", "CONDITION_COLUMNS", "POOLED", "PRESENTATION_COLUMNS", "RATER_INSTRUCTIONS",
+           "RATER_STEM", "behaviour_item_scores", "rater_scores", "rater_texts",
            "behaviour_scores", "belief_behaviour", "belief_behaviour_pairs", "lexicon_scores", "mtmm_long",
            "rate_texts", "text_scale_scores", "text_trait_scores", "tokenize"]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..answers.columns import RESPONDENT_COLUMNS
+from ..answers.status import NOT_SCORED
 from ..errors import DataError
 from ..instruments.schema import Instrument
 
@@ -57,7 +58,9 @@ def expected_value(probs: Sequence[float] | np.ndarray, values: Sequence[float] 
     return float((p / s) @ v)
 
 
-def _index(instruments: Mapping[str, Instrument] | Iterable[Instrument] | Instrument) -> dict[str, Instrument]:
+def index_instruments(instruments: Mapping[str, Instrument] | Iterable[Instrument] | Instrument
+                      ) -> dict[str, Instrument]:
+    """Instruments by id, from one instrument, a mapping id → instrument, or an iterable of instruments."""
     if isinstance(instruments, Instrument):
         return {instruments.id: instruments}
     if isinstance(instruments, Mapping):
@@ -65,7 +68,9 @@ def _index(instruments: Mapping[str, Instrument] | Iterable[Instrument] | Instru
     return {i.id: i for i in instruments}
 
 
-def _respondent_columns(df: pd.DataFrame, by: Sequence[str] | None) -> list[str]:
+def respondent_columns(df: pd.DataFrame, by: Sequence[str] | None) -> list[str]:
+    """The respondent columns to group by: ``by``, else those of :data:`RESPONDENT_COLUMNS` in the table
+    (a :class:`DataError` names any of ``by`` that is missing)."""
     cols = list(by) if by is not None else [c for c in RESPONDENT_COLUMNS if c in df.columns]
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -90,7 +95,7 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
     Rows whose status is not ``ok`` get NaN in both. Multiple-choice (SJT) rows are left NaN here: use
     :func:`sjt_trait_scores`.
     """
-    inst = _index(instruments)
+    inst = index_instruments(instruments)
     out = responses.copy()
     col = _value_column(source)
     raw = pd.to_numeric(out.get(col), errors="coerce") if col in out else pd.Series(np.nan, index=out.index)
@@ -104,11 +109,12 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
             raise DataError(f"no instrument definition for {iid!r} found in the response table")
         ins = inst[iid]
         for item_id, idx in out.loc[rows].groupby("item").groups.items():
-            fmt = ins.format_of(item_id)
-            if fmt.type == "likert":
+            kind = ins.item_kind(item_id)
+            if kind == "likert":
                 keyed = ins.item(item_id).keyed
-                score.loc[idx] = reverse_key(value.loc[idx], keyed, min(fmt.values), max(fmt.values))
-            elif fmt.type != "numeric":
+                values = ins.options_of(item_id).values
+                score.loc[idx] = reverse_key(value.loc[idx], keyed, min(values), max(values))
+            elif kind != "numeric":
                 value.loc[idx] = np.nan
                 score.loc[idx] = np.nan
     out["value"] = value
@@ -119,10 +125,10 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
 def _status_counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     status = df["status"] if "status" in df else pd.Series("ok", index=df.index)
     counts = pd.crosstab([df[k] for k in keys], status) if keys else status.value_counts().to_frame().T
-    for s in ("refused", "unparseable", "error"):
+    for s in NOT_SCORED:
         if s not in counts:
             counts[s] = 0
-    return counts[["refused", "unparseable", "error"]].rename(columns=lambda s: f"n_{s}")
+    return counts[list(NOT_SCORED)].rename(columns=lambda s: f"n_{s}")
 
 
 def scale_scores(responses: pd.DataFrame,
@@ -153,8 +159,8 @@ def scale_scores(responses: pd.DataFrame,
     SJT scales: ``s_i = Σ_k p_k w_k`` (expected) or ``w_chosen`` (chosen), the trait weight of the item's
     options on that scale.
     """
-    inst = _index(instruments)
-    keys = _respondent_columns(responses, by)
+    inst = index_instruments(instruments)
+    keys = respondent_columns(responses, by)
     if responses.empty:
         raise DataError("the response table is empty")
     parts = []
@@ -162,7 +168,7 @@ def scale_scores(responses: pd.DataFrame,
         ins = inst.get(str(iid))
         if ins is None:
             raise DataError(f"no instrument definition for {iid!r}")
-        if ins.response_format.type == "multiple_choice":
+        if ins.kind == "choice":
             scored = sjt_trait_scores(df, ins, source=source, by=keys)
         else:
             scored = item_scores(df, ins, source=source)
@@ -207,7 +213,7 @@ def sjt_trait_scores(responses: pd.DataFrame, instrument: Instrument, source: Va
     ``chosen``: the weight of the chosen option (``chosen_option``, its original index).
     Rows whose status is not ``ok`` get NaN.
     """
-    keys = _respondent_columns(responses, by)
+    keys = respondent_columns(responses, by)
     rows = []
     for rec in responses.itertuples(index=False):
         r = rec._asdict()
@@ -241,7 +247,7 @@ def to_wide(responses: pd.DataFrame, value: str = "score", by: Sequence[str] | N
     ``chosen_value``). Duplicate (respondent, item) rows are an error, not silently averaged.
     """
     df = responses if instrument is None else responses[responses["instrument"] == instrument]
-    keys = _respondent_columns(df, by)
+    keys = respondent_columns(df, by)
     if value not in df:
         raise DataError(f"response table has no column {value!r}")
     dup = df.duplicated(keys + ["item"])
@@ -252,5 +258,5 @@ def to_wide(responses: pd.DataFrame, value: str = "score", by: Sequence[str] | N
     return wide
 
 
-__all__ = ["RESPONDENT_COLUMNS", "expected_value", "item_scores", "reverse_key", "scale_scores", "sjt_trait_scores",
-           "to_wide"]
+__all__ = ["RESPONDENT_COLUMNS", "expected_value", "index_instruments", "item_scores", "respondent_columns",
+           "reverse_key", "scale_scores", "sjt_trait_scores", "to_wide"]

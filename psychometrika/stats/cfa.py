@@ -36,6 +36,7 @@ from scipy import optimize, stats
 
 from psychometrika.errors import DataError
 from psychometrika.stats.common import StatsResult, Summary, small_blas, warn, z_value
+from psychometrika.stats.guards import guard
 from psychometrika.stats.lavaan_syntax import ModelTerm, parse_lavaan
 
 __all__ = ["CFAResult", "cfa"]  # parse_lavaan lives in lavaan_syntax (still importable from here)
@@ -401,6 +402,7 @@ def _start_values(model: _Model) -> np.ndarray:
 
 
 def _start_means(model: _Model, theta: np.ndarray) -> None:
+    """Free intercepts start at the group means."""
     for r in model.table:
         if r.free and r.mat in ("nu",):
             grp = model.groups[r.group - 1]
@@ -460,7 +462,7 @@ def _start_values_iv(model: _Model) -> np.ndarray:
         if shared and np.isnan(theta[shared[0].index]):   # loadings equal across groups: pooled moments
             _iv_loadings(rows, pooled, simple, theta, only=shared)
         S = grp.S
-        markers, scale = _markers(rows)
+        _, scale = _markers(rows)
         load = _iv_loadings(rows, S, simple, theta)
         lv_var: dict[int, float] = {}
         for f in range(model.m):
@@ -1115,6 +1117,8 @@ def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov: Any = None,
         group_partial = [group_partial]
     table = _build_table(terms, ov, lv, len(groups), std_lv, group_equal, group_partial)
     mdl = _Model(table, ov, lv, groups)
+    for g in groups:  # minimum-information rule (stats/guards.py): warns in words below it
+        guard("invariance" if group is not None else "cfa", g.n, items=len(ov), params=mdl.n_free // len(groups))
     theta, converged, it = _fit(mdl, [_start_values_iv(mdl), _start_values(mdl)])
     if not converged:
         warn("the CFA estimation did not converge; results are unreliable")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -44,9 +45,17 @@ class PsychometrikaWarning(UserWarning):
     """Warning raised by statistics functions (e.g. items reversed, Heywood case, smoothing)."""
 
 
-def warn(message: str, stacklevel: int = 3) -> None:
-    """Emit a :class:`PsychometrikaWarning` (thin wrapper so callers stay one-liners)."""
-    warnings.warn(message, PsychometrikaWarning, stacklevel=stacklevel)
+_STATS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message: str, stacklevel: int | None = None) -> None:
+    """Emit a :class:`PsychometrikaWarning` attributed to the first caller outside the statistics package
+    (``stacklevel`` forces a fixed level instead)."""
+    if stacklevel is None:
+        frame, stacklevel = sys._getframe(1), 1
+        while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _STATS_DIR:
+            frame, stacklevel = frame.f_back, stacklevel + 1
+    warnings.warn(message, PsychometrikaWarning, stacklevel=stacklevel + 1)
 
 
 # ----------------------------------------------------------------------------- BLAS threads

@@ -31,6 +31,7 @@ from psychometrika.stats.common import (
     small_blas,
     DEGENERATE_ERRORS, StatsResult, as_corr_input, cov2cor, degenerate_reason, fmt_frame, pairwise_cor, r_quantile, sym_eigen, warn,
 )
+from psychometrika.stats.guards import guard
 from psychometrika.stats.extraction import FACTOR_PREFIX, extract, fa_core
 
 __all__ = ["fa", "FactorResult", "fa_parallel", "ParallelResult", "kmo", "KMOResult", "bartlett",
@@ -206,6 +207,8 @@ def fa(data: Any, nfactors: int = 1, n_obs: float | None = None, fm: FitMethod =
     p = r.shape[0]
     if nfactors >= p:
         raise DataError(f"{nfactors} factors requested for only {p} variables")
+    if inp.n_obs is not None and np.isfinite(inp.n_obs):
+        guard("efa", int(inp.n_obs), items=p)  # minimum-information rule (stats/guards.py)
     try:
         core = fa_core(r, inp.names, int(nfactors), fm, rotate, inp.n_obs, inp.np_obs)
     except DEGENERATE_ERRORS:

@@ -37,6 +37,7 @@ from psychometrika.stats.common import (
     StatsResult, as_corr_input, as_item_frame, constant_columns, cov2cor, fmt_frame,
     DEGENERATE_ERRORS, degenerate_reason, pairwise_cov, renamed_columns, r_quantile, smc, sym_eigen, warn,
 )
+from psychometrika.stats.guards import guard
 from psychometrika.stats.extraction import extract, fa_core, gpf_oblique
 
 __all__ = ["alpha", "AlphaResult", "alpha_ci", "ConfidenceInterval", "guttman", "GuttmanResult", "split_half", "SplitHalfResult",
@@ -768,6 +769,8 @@ def omega(data: Any, nfactors: int = 3, fm: str = "minres", rotate: str = "oblim
     m = inp.r.to_numpy().copy()
     names = list(inp.names)
     nvar = m.shape[0]
+    if inp.n_obs is not None and np.isfinite(inp.n_obs):
+        guard("omega", int(inp.n_obs), items=nvar)  # minimum-information rule (stats/guards.py)
     if nfactors >= nvar:
         raise DataError(f"{nfactors} factors requested for only {nvar} variables")
     if nvar < 6 and fm == "ml":

@@ -17,12 +17,13 @@ Measures (columns of the screening table)
 -----------------------------------------
 ``position_only``
     Over (item, condition) groups that were administered in at least two different option orders (same
-    persona, instruction, stem, labels, seed, repetition; only the order differs): the share of groups in
-    which the chosen *display position* is identical in every order while the chosen *original option*
-    (its meaning) is not. 1 = the answer is explained by where an option is shown, not by what it says.
-    NaN when option orders were not varied (position and content cannot then be separated).
+    persona, instruction, stem, labels, seed, repetition; only the order differs), over every pair of answers
+    given under two different orders: the share of pairs in which the chosen *display position* is the same
+    while the chosen *original option* (its meaning) differs. 1 = the answer is explained by where an option
+    is shown, not by what it says. NaN when option orders were not varied (position and content cannot then
+    be separated). ``n_order_groups`` counts the groups.
 ``content_consistency``
-    Share of those groups whose chosen original option is the same in every order (answers follow meaning).
+    Share of those pairs whose chosen original option is the same (answers follow meaning).
 ``modal_position_share``
     Share of answers at the cell's most frequent display position (chance: ``1 / n_options``).
 ``one_option_share``
@@ -90,7 +91,7 @@ import pandas as pd
 from psychometrika.answers.columns import RESPONDENT_COLUMNS
 from psychometrika.errors import DataError
 
-__all__ = ["SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen"]
+__all__ = ["SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen", "screening_banner"]
 
 #: The classification levels, from best to worst.
 SCREENING_LEVELS: tuple[str, ...] = ("valid", "suspect", "invalid")
@@ -192,18 +193,22 @@ def _position_measures(cell: pd.DataFrame, resp_cols: list[str]) -> tuple[float,
     ctx = [c for c in resp_cols if c != "order_id" and c in answered] + ["item"]
     perm_key = answered["permutation"].map(lambda p: tuple(int(x) for x in p) if p is not None else ())
     frame = answered.assign(_perm=perm_key)
-    pos_only = same = n = 0
+    pos_only = same = pairs = n = 0
     for _, g in frame.groupby(ctx, sort=False, dropna=False):
         if g["_perm"].nunique() < 2:
             continue
         n += 1
-        fixed_pos = g["chosen_position"].nunique() == 1
-        one_meaning = g["chosen_option"].nunique() == 1
-        pos_only += int(fixed_pos and not one_meaning)
-        same += int(one_meaning)
-    if n == 0:
+        rows = list(zip(g["_perm"], g["chosen_position"], g["chosen_option"]))
+        for a in range(len(rows)):
+            for b in range(a + 1, len(rows)):
+                if rows[a][0] == rows[b][0]:
+                    continue  # same order: says nothing about position versus content
+                pairs += 1
+                pos_only += int(rows[a][1] == rows[b][1] and rows[a][2] != rows[b][2])
+                same += int(rows[a][2] == rows[b][2])
+    if pairs == 0:
         return (math.nan, math.nan, 0)
-    return (pos_only / n, same / n, n)
+    return (pos_only / pairs, same / pairs, n)
 
 
 def _respondent_measures(cell: pd.DataFrame, resp_cols: list[str], source: str) -> dict[str, float]:
@@ -279,64 +284,69 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
-def classify(m: dict[str, Any], rules: ScreeningRules) -> tuple[str, str]:
-    """(``valid``/``suspect``/``invalid``, the reasons in words) for the measures ``m`` of one cell."""
-    def ge(key: str, thr: float) -> bool:
+def classify(m: dict[str, Any], rules: ScreeningRules) -> tuple[str, str, str]:
+    """(``valid``/``suspect``/``invalid``, the reasons in words, short flags) for the measures ``m`` of one cell."""
+    def num(key: str) -> float | None:
         v = m.get(key, math.nan)
-        return v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= thr
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    def ge(key: str, thr: float) -> bool:
+        v = num(key)
+        return v is not None and v >= thr
 
     def lt(key: str, thr: float) -> bool:
-        v = m.get(key, math.nan)
-        return v is not None and not (isinstance(v, float) and math.isnan(v)) and v < thr
+        v = num(key)
+        return v is not None and v < thr
 
-    invalid, suspect = [], []
+    invalid: list[tuple[str, str]] = []  # (flag, reason in words)
+    suspect: list[tuple[str, str]] = []
     if ge("position_only", rules.position_only_invalid):
-        invalid.append(f"position-driven: in {_pct(m['position_only'])} of items answered under several option "
-                       f"orders the same displayed position was chosen while its meaning changed "
-                       f"(limit {_pct(rules.position_only_invalid)})")
+        invalid.append(("position-driven", f"position-driven: in {_pct(m['position_only'])} of answer pairs given "
+                        f"under two option orders the same displayed position was chosen while its meaning changed "
+                        f"(limit {_pct(rules.position_only_invalid)})"))
     elif ge("position_only", rules.position_only_suspect):
-        suspect.append(f"partly position-driven ({_pct(m['position_only'])} of items; limit "
-                       f"{_pct(rules.position_only_suspect)})")
+        suspect.append(("partly position-driven", f"partly position-driven ({_pct(m['position_only'])} of answer "
+                        f"pairs, limit {_pct(rules.position_only_suspect)})"))
     if ge("one_option_share", rules.one_option_invalid):
-        invalid.append(f"one-option responding: {_pct(m['one_option_share'])} of answers are the same option "
-                       f"(limit {_pct(rules.one_option_invalid)})")
+        invalid.append(("one-option responding", f"one-option responding: {_pct(m['one_option_share'])} of answers "
+                        f"are the same option (limit {_pct(rules.one_option_invalid)})"))
     if ge("nonok_rate", rules.nonok_invalid):
-        invalid.append(f"{_pct(m['nonok_rate'])} of answers are refusals, unparseable or errors "
-                       f"(limit {_pct(rules.nonok_invalid)})")
+        invalid.append(("refusals/unparseable", f"{_pct(m['nonok_rate'])} of answers are refusals, unparseable or "
+                        f"errors (limit {_pct(rules.nonok_invalid)})"))
     elif ge("nonok_rate", rules.nonok_suspect):
-        suspect.append(f"{_pct(m['nonok_rate'])} refusals/unparseable/errors (limit {_pct(rules.nonok_suspect)})")
+        suspect.append(("refusals/unparseable", f"{_pct(m['nonok_rate'])} refusals/unparseable/errors "
+                        f"(limit {_pct(rules.nonok_suspect)})"))
     if lt("label_mass", rules.label_mass_invalid):
-        invalid.append(f"only {_pct(m['label_mass'])} probability on the option labels "
-                       f"(limit {_pct(rules.label_mass_invalid)})")
+        invalid.append(("low label probability", f"only {_pct(m['label_mass'])} probability on the option labels "
+                        f"(limit {_pct(rules.label_mass_invalid)})"))
     elif lt("label_mass", rules.label_mass_suspect):
-        suspect.append(f"only {_pct(m['label_mass'])} probability on the option labels "
-                       f"(limit {_pct(rules.label_mass_suspect)})")
+        suspect.append(("low label probability", f"only {_pct(m['label_mass'])} probability on the option labels "
+                        f"(limit {_pct(rules.label_mass_suspect)})"))
     if (m.get("n_orders", 1) < 2 or m.get("n_order_groups", 0) == 0) and ge("modal_position_share",
                                                                              rules.modal_position_suspect):
-        suspect.append(f"{_pct(m['modal_position_share'])} of answers at one displayed position and option orders "
-                       f"not varied, so position and content cannot be told apart")
+        suspect.append(("one displayed position", f"{_pct(m['modal_position_share'])} of answers at one displayed "
+                        "position and option orders not varied, so position and content cannot be told apart"))
     if ge("longstring", rules.longstring_suspect) and not ge("one_option_share", rules.one_option_invalid):
-        suspect.append(f"long strings of identical answers ({_pct(m['longstring'])} of items; Curran 2016 limit "
-                       f"{_pct(rules.longstring_suspect)})")
-    acq = m.get("acquiescence_extreme", math.nan)
-    if isinstance(acq, float) and not math.isnan(acq) and abs(acq) >= rules.acquiescence_suspect:
-        word = "acquiescence (agrees with forward- and reverse-keyed items alike)" if acq > 0 else \
-            "disacquiescence (disagrees with forward- and reverse-keyed items alike)"
-        suspect.append(f"{word}: index {acq:+.2f} (limit ±{rules.acquiescence_suspect:.2f})")
+        suspect.append(("long strings", f"long strings of identical answers ({_pct(m['longstring'])} of items, "
+                        f"Curran 2016 limit {_pct(rules.longstring_suspect)})"))
+    acq = num("acquiescence_extreme")
+    if acq is not None and abs(acq) >= rules.acquiescence_suspect:
+        word = "acquiescence" if acq > 0 else "disacquiescence"
+        what = "agrees" if acq > 0 else "disagrees"
+        suspect.append((word, f"{word} ({what} with forward- and reverse-keyed items alike): index {acq:+.2f} "
+                        f"(limit ±{rules.acquiescence_suspect:.2f})"))
     if ge("entropy", rules.entropy_suspect):
-        suspect.append(f"near-uniform option probabilities (normalised entropy {m['entropy']:.2f}; limit "
-                       f"{rules.entropy_suspect:.2f})")
-    if all(isinstance(m.get(k), float) and math.isnan(m[k]) for k in
-           ("position_only", "modal_position_share", "one_option_share", "acquiescence_extreme", "label_mass")):
-        suspect.append("only refusals and unparseable answers screened (open answers: no option positions or "
-                       "keyed items)")
-        if not invalid and len(suspect) == 1:
-            return "valid", suspect[0]
-    if invalid:
-        return "invalid", "; ".join(invalid + suspect)
-    if suspect:
-        return "suspect", "; ".join(suspect)
-    return "valid", ""
+        suspect.append(("near-uniform probabilities", f"near-uniform option probabilities (normalised entropy "
+                        f"{m['entropy']:.2f}, limit {rules.entropy_suspect:.2f})"))
+    if all(num(k) is None for k in ("position_only", "modal_position_share", "one_option_share",
+                                    "acquiescence_extreme", "label_mass")):
+        note = "only refusals and unparseable answers screened (open answers: no option positions or keyed items)"
+        if not invalid and not suspect:
+            return "valid", note, ""
+        suspect.append(("open answers", note))
+    found = invalid + suspect
+    reason, flags = "; ".join(t for _, t in found), ", ".join(dict.fromkeys(k for k, _ in found))
+    return ("invalid" if invalid else "suspect" if suspect else "valid"), reason, flags
 
 
 # ----------------------------------------------------------------------------- public API
@@ -361,7 +371,7 @@ def screen(responses: pd.DataFrame, *, by: Sequence[str] = CELL_COLUMNS, respond
     -------
     DataFrame, one row per cell: the cell columns, ``level`` (``cell`` / ``overall``), the measures of the module
     docstring, ``n_answers``, ``n_respondents``, ``n_items``, ``n_orders``, ``n_order_groups``, ``status``
-    (``valid`` / ``suspect`` / ``invalid``) and ``reason`` (in words). ``attrs["rules"]`` holds the thresholds.
+    (``valid`` / ``suspect`` / ``invalid``), ``reason`` (in words) and ``flags`` (short names). ``attrs["rules"]`` holds the thresholds.
     """
     if not isinstance(responses, pd.DataFrame):
         raise DataError(f"screen() takes the tidy response table (pm.read_run), got {type(responses).__name__}")
@@ -389,6 +399,7 @@ def screen(responses: pd.DataFrame, *, by: Sequence[str] = CELL_COLUMNS, respond
     verdicts = [classify(r, rules) for r in table.to_dict("records")]
     table["status"] = [v[0] for v in verdicts]
     table["reason"] = [v[1] for v in verdicts]
+    table["flags"] = [v[2] for v in verdicts]
     table.attrs["rules"] = asdict(rules)
     return table
 
@@ -425,3 +436,32 @@ def exclude_invalid(responses: pd.DataFrame, screening: pd.DataFrame | None = No
         "kept": bool(keep),
     }
     return out
+
+
+def screening_banner(screening: pd.DataFrame, *, kept: bool = False) -> str:
+    """What was screened out and why, in words (the first lines of a report or script).
+
+    One sentence per instrument and model whose cells are not all valid, e.g. ``"bfi-44 (smollm2-135m): 3 of 3
+    persona cells invalid -- position-driven: ...; their answers are left out of trait statistics."`` and a
+    last line on the unit of analysis. Empty cells list: "All screened cells are valid."
+    """
+    cells = screening[screening.get("level", "cell") == "cell"]
+    lines = []
+    for (model, inst), g in cells.groupby(["model", "instrument"], sort=True):
+        bad = g[g["status"] != "valid"]
+        if bad.empty:
+            continue
+        parts = []
+        for level in ("invalid", "suspect"):
+            sub = bad[bad["status"] == level]
+            if sub.empty:
+                continue
+            reasons = list(dict.fromkeys(f for r in sub["flags"] for f in r.split(", ") if f))
+            parts.append(f"{len(sub)} of {len(g)} persona cells {level} ({', '.join(map(str, sub['persona']))}: "
+                         + ", ".join(reasons) + ")")
+        action = ("invalid answers kept on request" if kept else "invalid answers left out of trait statistics") \
+            if (bad["status"] == "invalid").any() else "suspect answers kept, flagged"
+        lines.append(f"{inst} ({model}): " + "; ".join(parts) + f"; {action}.")
+    if not lines:
+        return "Screening: all screened cells are valid."
+    return "Screening: " + "\n".join(lines)

@@ -5,6 +5,7 @@ Layout of a run folder::
     RUN/
       manifest.json          # written last, atomically: study hash, models, instruments, versions, counts
       study.yaml             # the study file as it was run
+      personas.json          # the personas' attributes (when they have any); read_run joins persona_<name>
       shards/part-000001-<id>.parquet   # append-only, each written to a temp file, fsynced, then renamed
 
 Guarantees:
@@ -54,6 +55,8 @@ from .lock import RunLock, refuse_if_locked
 SHARD_DIR = "shards"
 MANIFEST = "manifest.json"
 DAMAGED_DIR = "damaged"
+#: persona table of the run (id, text, attributes), written by the engine when personas carry attributes
+PERSONAS = "personas.json"
 LIST_COLUMNS = ("permutation", "option_values", "probs", "logprobs", "continuations")
 #: ``part-<seq>-<first 16 hex digits of the sha256>.parquet``; older folders have a random id instead
 _HASHED_NAME = re.compile(r"part-(\d+)-([0-9a-f]{16})\.parquet")
@@ -212,7 +215,7 @@ class RunStore:
     def _move_aside(self) -> None:
         dest = self.folder / f"replaced-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         dest.mkdir()
-        for name in (MANIFEST, "study.yaml", SHARD_DIR):
+        for name in (MANIFEST, "study.yaml", PERSONAS, SHARD_DIR):
             p = self.folder / name
             if p.exists():
                 shutil.move(str(p), str(dest / name))
@@ -255,6 +258,20 @@ class RunStore:
                                                               allow_nan=False).encode())
 
     # --------------------------------------------------------------------------------------- shards
+    def write_personas(self, records: list[dict[str, Any]]) -> None:
+        """Store the persona table (``{persona, persona_text, persona_<attribute>...}`` records)."""
+        atomic_write_bytes(self.folder / PERSONAS, json.dumps(records, ensure_ascii=False).encode())
+
+    def read_personas(self) -> pd.DataFrame | None:
+        """The persona table, or None when the run has none."""
+        path = self.folder / PERSONAS
+        if not path.exists():
+            return None
+        try:
+            return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from None
+
     def shard_files(self) -> list[Path]:
         return sorted(self.shards.glob("part-*.parquet"))
 
@@ -421,7 +438,8 @@ def verify_run(folder: str | Path) -> list[ShardCheck]:
 def read_run(folder: str | Path) -> pd.DataFrame:
     """Read a run folder into the tidy response table (one row per administered item).
 
-    Columns are described in ``docs/response-table.md``. Rows are in design order (model, instrument, item,
+    Columns are described in ``docs/response-table.md``; persona attributes join as ``persona_<name>`` columns
+    (missing for personas without that attribute and for ``none``). Rows are in design order (model, instrument, item,
     persona, paraphrase, option order, labels, seed, repetition).
     """
     folder = Path(folder)
@@ -440,6 +458,11 @@ def read_run(folder: str | Path) -> pd.DataFrame:
             warnings.warn(f"{folder}: left out {int(other.sum())} row(s) of other studies (hash {', '.join(hashes)}); "
                           f"the manifest's study is {str(want)[:12]}", stacklevel=2)
             df = df[~other]
+    personas = store.read_personas()
+    if personas is not None and "persona" in df:
+        attrs = personas.drop(columns=["persona_text"], errors="ignore")
+        attrs = attrs[[c for c in attrs if c == "persona" or c not in df.columns]]
+        df = df.merge(attrs, on="persona", how="left")
     order = [c for c in ("model", "instrument", "item", "persona", "instruction_id", "stem_id", "order_id",
                          "label_scheme", "seed", "repetition") if c in df]
     return df.sort_values(order, kind="stable").reset_index(drop=True)

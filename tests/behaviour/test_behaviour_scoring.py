@@ -231,6 +231,27 @@ def test_rater_scores_by_hand():
     assert rater.requests[0].continuations == (" 1", " 2", " 3", " 4", " 5")
 
 
+def test_rating_is_a_derived_study_the_engine_runs_and_scoring_reads():
+    from psychometrika.engine.rating import rater_plan, run_rater
+    from psychometrika.scoring.behaviour import rater_scores, rater_texts
+
+    df = pd.DataFrame([
+        _row("writing-task", "self_description", raw="I am a quiet and careful person. I worry a lot."),
+        _row("writing-task", "self_description", persona="warm", raw="As an AI, I cannot describe myself."),
+    ])
+    texts = rater_texts(df)
+    assert texts == ["I am a quiet and careful person. I worry a lot.", ""]  # the refusal is not rated
+    plan = rater_plan(texts, rater_items=["bfi01", "bfi02"])
+    assert len(plan) == 2 and set(plan["mode"]) == {"score"} and plan["text"].tolist() == [0, 0]
+    rows = run_rater(texts, rater=_FixedRater(), rater_items=["bfi01", "bfi02"])
+    assert rows["expected_value"].tolist() == pytest.approx([3.6, 3.6]) and set(rows["status"]) == {"ok"}
+    got = rater_scores(rows).set_index("scale")["score"]
+    assert got["E"] == pytest.approx(3.6) and got["A"] == pytest.approx(2.4)   # bfi02 is reverse keyed
+    via_rows = text_trait_scores(df, method="rater", ratings=rows)
+    via_rater = text_trait_scores(df, method="rater", rater=_FixedRater(), rater_items=["bfi01", "bfi02"])
+    pd.testing.assert_frame_equal(via_rows, via_rater)
+
+
 def test_text_scores_keep_both_methods_with_the_text():
     df = pd.DataFrame([
         _row("writing-task", "self_description", raw="I am a quiet and careful person. I worry a lot."),

@@ -152,3 +152,21 @@ def test_shared_prefix_scoring_equals_unshared_scoring(backend):
     # the shared-space continuation equals the explicit two-token sum
     by_hand = [_by_hand(plain, reqs[0].messages, plain._encode(c)) for c in reqs[0].continuations]
     assert np.allclose(by_hand, a[0].logprobs, atol=1e-4)
+
+
+def test_closing_the_last_backend_of_a_model_frees_its_weights():
+    from psychometrika.backends import hf
+
+    hf.clear_cache()          # start from a fresh load (backends still open keep their own references)
+    hf.keep_weights(False)
+    try:
+        first = make_backend("transformers", model="embedded")
+        second = make_backend("transformers", model="embedded")   # shares the loaded weights
+        assert second.model is first.model and hf.cached_models() == 1
+        second.close()
+        second.close()                                             # closing twice is harmless
+        assert hf.cached_models() == 1 and second.model is None    # the first backend still uses them
+        first.close()
+        assert hf.cached_models() == 0 and first.model is None     # nobody uses them: freed
+    finally:
+        hf.keep_weights(None)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from psychometrika.design import load_study, study_hash
+from psychometrika.engine.session import load_checked_study
 from psychometrika.errors import StudyError
 from psychometrika.plan import build_plan, plan_summary
 
@@ -96,10 +97,21 @@ def test_broken_studies(tmp_path, case):
     assert old in STUDY
     p = _study(tmp_path, STUDY.replace(old, new, 1))
     with pytest.raises(StudyError) as info:
-        build_plan(load_study(p))
+        build_plan(load_checked_study(p))  # the engine's loading: design validation, then backend settings
     assert msg in str(info.value)
     if field:
         assert info.value.field == field and info.value.line == line, str(info.value)
+
+
+def test_design_alone_does_not_know_the_backends_and_the_engine_checks_a_loaded_study(tmp_path):
+    from psychometrika.engine import run_study
+
+    p = _study(tmp_path, STUDY.replace("{id: m1, backend: dummy}", "{id: m1, backend: dummy, settings: {delay: 1}}"))
+    study = load_study(p)  # the design stage validates the design, not the backends' settings
+    with pytest.raises(StudyError, match="unknown setting") as info:
+        run_study(study, tmp_path / "run", progress=False)
+    assert info.value.field == "models[0].settings" and info.value.file == str(p)
+    assert not (tmp_path / "run").exists()
 
 
 def test_persona_file(tmp_path):

@@ -13,7 +13,8 @@ import psychometrika as pm
 from psychometrika.errors import MissingDependencyError
 
 
-@pytest.mark.parametrize("module", [m for m in pm._LAZY_MODULES if m != "psychometrika.instruments"])
+@pytest.mark.parametrize("module", ["psychometrika.stats"] + [m for m in pm._LAZY_MODULES
+                                                               if m != "psychometrika.instruments"])
 def test_every_public_name_of_the_stage_modules_is_in_dir_and_all(module):
     exported = set(importlib.import_module(module).__all__)
     missing = sorted(exported - set(pm._lazy_names()))
@@ -30,6 +31,12 @@ def test_tab_completion_names_and_every_listed_name_resolves():
     assert pm.alpha is importlib.import_module("psychometrika.stats").alpha
     with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
         pm.not_a_function  # noqa: B018
+
+
+def test_dir_shows_public_names_not_implementation_details():
+    d = dir(pm)
+    assert "alpha" in d and "__version__" in d
+    assert not {"ast", "functools", "importlib", "Any", "Path"} & set(d)
 
 
 def test_import_stays_lazy():

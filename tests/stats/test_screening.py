@@ -142,3 +142,13 @@ def test_bad_input():
         pm.screen([1, 2])
     with pytest.raises(DataError, match="lacks column"):
         pm.screen(pd.DataFrame({"model": ["m"]}))
+
+
+def test_banner_says_what_was_excluded_and_why(planted):
+    text = pm.screening_banner(pm.screen(planted))
+    assert text.startswith("Screening: inv (m): 1 of 3 persona cells invalid (first: position-driven")
+    assert "1 of 3 persona cells suspect (yes: acquiescence)" in text
+    assert text.endswith("invalid answers left out of trait statistics.")
+    assert "kept on request" in pm.screening_banner(pm.screen(planted), kept=True)
+    trait_only = planted[planted.persona == "trait"]
+    assert pm.screening_banner(pm.screen(trait_only)) == "Screening: all screened cells are valid."
