@@ -15,8 +15,8 @@ This package imports nothing from backends, the engine or later stages: scoring 
 from .columns import ANSWER_COLUMNS, RESPONDENT_COLUMNS
 from .parsing import is_refusal, parse_answer, parse_choice, parse_number, tokenize, words_to_number
 from .rows import NON_FINITE_LOGPROB, generate_row, score_row, softmax
-from .status import ERROR, OK, REFUSAL_MAX_WORDS, REFUSED, STATUSES, UNPARSEABLE, free_text_status
+from .status import ERROR, NOT_SCORED, OK, REFUSAL_MAX_WORDS, REFUSED, STATUSES, UNPARSEABLE, free_text_status
 
-__all__ = ["ANSWER_COLUMNS", "ERROR", "NON_FINITE_LOGPROB", "OK", "REFUSAL_MAX_WORDS", "REFUSED", "RESPONDENT_COLUMNS",
-           "STATUSES", "UNPARSEABLE", "free_text_status", "generate_row", "is_refusal", "parse_answer",
-           "parse_choice", "parse_number", "score_row", "softmax", "tokenize", "words_to_number"]
+__all__ = ["ANSWER_COLUMNS", "ERROR", "NON_FINITE_LOGPROB", "NOT_SCORED", "OK", "REFUSAL_MAX_WORDS", "REFUSED",
+           "RESPONDENT_COLUMNS", "STATUSES", "UNPARSEABLE", "free_text_status", "generate_row", "is_refusal",
+           "parse_answer", "parse_choice", "parse_number", "score_row", "softmax", "tokenize", "words_to_number"]

@@ -20,6 +20,8 @@ UNPARSEABLE = "unparseable"
 ERROR = "error"
 #: every status a response row can have
 STATUSES: tuple[str, ...] = (OK, REFUSED, UNPARSEABLE, ERROR)
+#: the statuses that are excluded from scores and counted (``n_refused``, ``n_unparseable``, ``n_error``)
+NOT_SCORED: tuple[str, ...] = (REFUSED, UNPARSEABLE, ERROR)
 
 #: A free text of fewer words than this that contains a refusal phrase is a refusal; a longer one is an answer
 #: that carries a disclaimer ("As an AI I have no weekends, but if I had one I would ...") and is scored.
@@ -44,4 +46,4 @@ def free_text_status(text: str | None) -> str:
     return REFUSED if len(words) < REFUSAL_MAX_WORDS and is_refusal(text or "") else OK
 
 
-__all__ = ["ERROR", "OK", "REFUSAL_MAX_WORDS", "REFUSED", "STATUSES", "UNPARSEABLE", "free_text_status"]
+__all__ = ["ERROR", "NOT_SCORED", "OK", "REFUSAL_MAX_WORDS", "REFUSED", "STATUSES", "UNPARSEABLE", "free_text_status"]

@@ -82,7 +82,7 @@ def administer_batch(backend: Backend, batch: pd.DataFrame, decoding: dict[str, 
     for r in records:
         r["decoding_"] = row_decoding(decoding, r)
         r["request_key"] = request_key(info.weights_sha256, info.backend, r["mode"], r["decoding_"], int(r["seed"]),
-                                       r["messages"], r["continuations"])
+                                       r["messages"], r["continuations"], r.get("instrument_sha256") or "")
     out = BatchResult()
     scored = [r for r in records if r["mode"] == "score"]
     generated = [r for r in records if r["mode"] == "generate"]

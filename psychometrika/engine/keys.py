@@ -11,10 +11,13 @@ SEED_SPACE = 2 ** 63
 
 
 def request_key(info_hash: str, backend: str, mode: str, decoding: dict[str, Any], seed: int,
-                messages: list[dict[str, str]], continuations: list[str]) -> str:
-    """Content hash of a request: weights hash, backend, decoding, seed, exact prompt and continuation set."""
+                messages: list[dict[str, str]], continuations: list[str], instrument_sha256: str = "") -> str:
+    """Content hash of a request: weights hash, backend, decoding, seed, exact prompt and continuation set, and
+    (when given) the content hash of the instrument file the item came from (an edited keying changes it)."""
     payload = {"w": info_hash, "b": backend, "m": mode, "d": decoding if mode == "generate" else {},
                "s": seed, "p": messages, "c": continuations}
+    if instrument_sha256:
+        payload["i"] = instrument_sha256
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -40,7 +40,6 @@ Dean & Ghemawat (2008), *MapReduce*, CACM 51(1) (backup tasks for stragglers).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -54,6 +53,7 @@ import pandas as pd
 
 from ..design.study import ModelSpec, Study
 from ..errors import BackendError, PsychometrikaError, StudyError
+from ..plan.plan import prefix_text
 from ..store.store import RunStore
 from .batch import administer_batch, batches, prefix_sort
 from .manifest import build_manifest, model_entry
@@ -88,11 +88,6 @@ class Shard:
         return len(self.rows)
 
 
-def _prefix_key(messages: Sequence[dict[str, str]], prefix_chars: int) -> str:
-    """The shared-prefix identity of a prompt: every message but the last, plus the last one's shared start."""
-    return json.dumps(list(messages[:-1])) + messages[-1]["content"][:int(prefix_chars)]
-
-
 def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -> list[Shard]:
     """Cut the rows still to do into shards: per model, prefix-sorted, ``batch_size`` rows each.
 
@@ -111,7 +106,7 @@ def plan_shards(todo: pd.DataFrame, model_ids: Sequence[str], batch_size: int) -
             continue
         for batch in batches(prefix_sort(sub), batch_size):
             first = batch.iloc[0]
-            shards.append(Shard(len(shards), mid, _prefix_key(first["messages"], first["prefix_chars"]), batch))
+            shards.append(Shard(len(shards), mid, prefix_text(first["messages"], first["prefix_chars"]), batch))
     return shards
 
 

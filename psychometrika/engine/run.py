@@ -110,7 +110,7 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
         finally:
             store.close()  # release the folder's lock
     if report.failed:
-        raise BackendError(f"{failures.summary()}; they were not stored; {report.written} new rows were "
+        raise BackendError(f"{failures.summary()}; {report.written} new rows were "
                            f"stored in {out}. Re-run the same command to retry the failed ones.")
     return report
 

@@ -16,7 +16,8 @@ import pandas as pd
 from .errors import ReportError
 
 #: The report's sections (its chapters), in book order.
-SECTIONS = ("study", "quality", "reliability", "factor", "behaviour", "effects", "gstudy", "comparability")
+SECTIONS = ("study", "quality", "reliability", "factor", "behaviour", "effects", "gstudy", "comparability",
+            "personas")
 
 
 @dataclass

@@ -205,7 +205,8 @@ def describe_tables() -> pd.DataFrame:
     rows = []
     chapter = {"study": "Study and manifest", "quality": "Response quality", "reliability": "Reliability",
                "factor": "Factor structure", "behaviour": "Self-report vs behaviour", "effects": "Effect sizes",
-               "gstudy": "Generalizability", "comparability": "Comparability across models"}
+               "gstudy": "Generalizability", "comparability": "Comparability across models",
+               "personas": "Personas and shaping"}
     for name, info in _meta()["tables"].items():
         p = data_dir() / f"{name}.csv"
         rows.append({"table": name, "chapter": chapter.get(info["section"], info["section"]),

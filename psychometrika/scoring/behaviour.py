@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..answers.parsing import tokenize
-from ..answers.status import free_text_status
+from ..answers.status import NOT_SCORED, free_text_status
 from ..errors import DataError
 from ..instruments.schema import Instrument
 from .core import index_instruments, respondent_columns, scale_scores
@@ -240,7 +240,7 @@ def _aggregate_present(scored: pd.DataFrame, ins: Instrument, keys: list[str], m
     need = np.ceil(min_items * res["scale"].map(sizes))
     res["score"] = res["score"].where(res["n_items"] >= need)
     status = scored["status"].astype(str)
-    for s in ("refused", "unparseable", "error"):
+    for s in NOT_SCORED:
         res = res.merge(scored.assign(_x=status.eq(s).astype(int)).groupby([*keys, "scale"], dropna=False)["_x"]
                         .sum().rename(f"n_{s}").reset_index(), on=[*keys, "scale"], how="left")
         res[f"n_{s}"] = res[f"n_{s}"].fillna(0).astype(int)

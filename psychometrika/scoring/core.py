@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..answers.columns import RESPONDENT_COLUMNS
+from ..answers.status import NOT_SCORED
 from ..errors import DataError
 from ..instruments.schema import Instrument
 
@@ -126,10 +127,10 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
 def _status_counts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     status = df["status"] if "status" in df else pd.Series("ok", index=df.index)
     counts = pd.crosstab([df[k] for k in keys], status) if keys else status.value_counts().to_frame().T
-    for s in ("refused", "unparseable", "error"):
+    for s in NOT_SCORED:
         if s not in counts:
             counts[s] = 0
-    return counts[["refused", "unparseable", "error"]].rename(columns=lambda s: f"n_{s}")
+    return counts[list(NOT_SCORED)].rename(columns=lambda s: f"n_{s}")
 
 
 def scale_scores(responses: pd.DataFrame,

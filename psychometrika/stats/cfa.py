@@ -402,6 +402,7 @@ def _start_values(model: _Model) -> np.ndarray:
 
 
 def _start_means(model: _Model, theta: np.ndarray) -> None:
+    """Free intercepts start at the group means."""
     for r in model.table:
         if r.free and r.mat in ("nu",):
             grp = model.groups[r.group - 1]
@@ -461,7 +462,7 @@ def _start_values_iv(model: _Model) -> np.ndarray:
         if shared and np.isnan(theta[shared[0].index]):   # loadings equal across groups: pooled moments
             _iv_loadings(rows, pooled, simple, theta, only=shared)
         S = grp.S
-        markers, scale = _markers(rows)
+        _, scale = _markers(rows)
         load = _iv_loadings(rows, S, simple, theta)
         lv_var: dict[int, float] = {}
         for f in range(model.m):

@@ -55,9 +55,9 @@ class FailureTally:
         return sum(self.counts.values())
 
     def summary(self) -> str:
-        """``10 request(s) failed: 10 × HTTP 401 Unauthorized (first: ...)``."""
+        """``10 request(s) failed and were not stored: 10 × HTTP 401 Unauthorized (first: ...)``."""
         parts = [f"{n} × {r} (first: {self.first[r]})" for r, n in self.counts.most_common()]
-        return f"{self.total} request(s) failed: " + "; ".join(parts)
+        return f"{self.total} request(s) failed and were not stored: " + "; ".join(parts)
 
 
 class Terminated(KeyboardInterrupt):

@@ -107,7 +107,9 @@ def planted_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("planted") / "run"
     run_study(study, out, progress=False,
               backend_factory=lambda spec: PlantedShapingBackend(personas, {"single": 9, "concurrent": 3}))
-    return pm.read_run(out)
+    df = pm.read_run(out)
+    df.attrs["run_dir"] = out
+    return df
 
 
 def test_planted_simulation_recovers_rho_and_off_target_matrix(planted_run):

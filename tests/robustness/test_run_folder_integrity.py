@@ -134,6 +134,10 @@ def test_request_identity_changes_with_instrument_content(tmp_path):
     h1 = pm.design.study_hash(study)
     inst.write_text(inst.read_text() + "\n# an edit that changes the bytes\n")
     assert pm.design.study_hash(pm.load_study(tmp_path / "study.yaml")) != h1
+    from psychometrika.engine.keys import request_key
+
+    args = ("w", "dummy", "score", {}, 0, [{"role": "user", "content": "q"}], ["1", "2"])
+    assert request_key(*args, instrument_sha256="a" * 64) != request_key(*args, instrument_sha256="b" * 64)
 
 
 @pytest.fixture(scope="module")

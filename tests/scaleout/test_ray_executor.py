@@ -254,3 +254,15 @@ template: {answer_prefix: 'Answer:'}
     pa, pb = np.vstack(a["probs"]), np.vstack(b["probs"])
     assert np.abs(pa - pb).max() < 1e-4
     assert pa.std(axis=0).max() > 0.01           # a real model: answers vary across items and orders
+
+
+def test_shard_prefixes_ignore_an_answer_prefill(tmp_path, mini_study):
+    """With an answer prefix ("Answer:") the prompt ends with an assistant turn; the shard's prefix identity is
+    still the shared part before the item (the engine's prefix_text), so one persona's shards share it."""
+    path = mini_study(tmp_path, "prefill", "{id: sim, backend: dummy}", personas=1)
+    path.write_text(path.read_text() + "template: {answer_prefix: 'Answer:'}\n")
+    study = load_study(path)
+    plan = build_plan(study)
+    shards = plan_shards(plan, ["sim"], 4)
+    assert len(shards) > len({s.prefix for s in shards})   # shards of one prefix group share their prefix
+    assert all("Answer:" not in s.prefix for s in shards)   # the prefill after the item is not part of it

@@ -65,8 +65,13 @@ def test_configural_chisq_is_the_sum_of_the_groups(mg_data):
     _close(total, sum(parts), tol=1e-8, rel=True)
 
 
-def test_invariance_near_boundary_matches_lavaan(mg_data):
-    inv = pm.invariance(MG["model"], mg_data, MG["group"])
+@pytest.fixture(scope="module")
+def mg_invariance(mg_data):
+    return pm.invariance(MG["model"], mg_data, MG["group"])
+
+
+def test_invariance_near_boundary_matches_lavaan(mg_invariance):
+    inv = mg_invariance
     ref = MG["invariance"]
     for level, fm in ref["fits"].items():
         fit = inv.fits[level]
@@ -81,8 +86,8 @@ def test_invariance_near_boundary_matches_lavaan(mg_data):
     assert inv.highest == "configural"
 
 
-def test_partial_releases_never_raise_chisq(mg_data):
-    inv = pm.invariance(MG["model"], mg_data, MG["group"])
+def test_partial_releases_never_raise_chisq(mg_invariance):
+    inv = mg_invariance
     assert inv.partial is not None and len(inv.partial)
     assert (inv.partial["chisq_drop"] > -1e-6).all()
 

@@ -10,6 +10,7 @@
 ``effects``               :mod:`.effects` — group comparisons between personas, conditions, models
 ``gstudy``                :mod:`.gstudy` — variance components by facet
 ``comparability``         :mod:`.comparability` — invariance, DIF, response styles, D-study plan
+``personas``              :mod:`.personas` — persona population, shaping validity (target level vs score)
 ========================  ==================================================================================
 
 The sections call :mod:`psychometrika.stats` and :mod:`psychometrika.scoring` directly; what they share is in
@@ -21,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..results import SECTIONS
-from . import behaviour, comparability, effects, factor, gstudy, quality, reliability, study
+from . import behaviour, comparability, effects, factor, gstudy, personas, quality, reliability, study
 from .context import Context
 
 #: Section name -> its ``compute(ctx)``, in book order (:data:`~psychometrika.report.results.SECTIONS`).
 COMPUTE: dict[str, Callable[[Context], None]] = {
     "study": study.compute, "quality": quality.compute, "reliability": reliability.compute,
     "factor": factor.compute, "behaviour": behaviour.compute, "effects": effects.compute,
-    "gstudy": gstudy.compute, "comparability": comparability.compute}
+    "gstudy": gstudy.compute, "comparability": comparability.compute, "personas": personas.compute}
 
 __all__ = ["COMPUTE", "Context", "SECTIONS"]

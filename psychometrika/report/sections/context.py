@@ -30,10 +30,10 @@ SINGULAR = ("a correlation or covariance matrix of these answers is singular (so
 
 
 def instrument_kind(ins: Instrument) -> str:
-    """``"questionnaire"`` (self-report: every item a Likert item) or ``"behaviour"`` (situational judgement
-    tests, probes, economic games, risk and writing tasks), the split of
-    :func:`psychometrika.scoring.behaviour_scores`."""
-    return "behaviour" if any(ins.format_of(it).type != "likert" for it in ins.items) else "questionnaire"
+    """``"behaviour"`` when :attr:`Instrument.is_behaviour <psychometrika.instruments.schema.Instrument.is_behaviour>`
+    (situational judgement tests, probes, economic games, risk and writing tasks), else ``"questionnaire"``
+    (self-report: every item a Likert item) — the split of :func:`psychometrika.scoring.behaviour_scores`."""
+    return "behaviour" if ins.is_behaviour else "questionnaire"
 
 
 class Context:
