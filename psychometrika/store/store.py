@@ -485,30 +485,11 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
 
 
 def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> Path:
-    """Export the response table to CSV, Parquet or SPSS ``.sav`` (list columns become JSON text)."""
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    df = read_run(folder)
-    flat = df.copy()
-    for col in flat.columns:
-        if flat[col].map(lambda v: isinstance(v, (list, dict))).any():
-            flat[col] = flat[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
-    if fmt == "csv":
-        flat.to_csv(path, index=False)
-    elif fmt == "parquet":
-        df.to_parquet(path, index=False)
-    elif fmt == "sav":
-        try:
-            import pyreadstat
-        except ImportError:
-            raise StoreError("SPSS export needs pyreadstat: pip install pyreadstat") from None
-        flat = flat.drop(columns=[c for c in ("prompt",) if c in flat])
-        for col in flat.select_dtypes(include=["object", "string"]):
-            flat[col] = flat[col].astype(str).str.slice(0, 32000)
-        pyreadstat.write_sav(flat, str(path))
-    else:
-        raise StoreError(f"unknown export format {fmt!r}", hint="use .csv, .parquet or .sav")
-    return path
+    """Export the response table to CSV, Parquet or SPSS ``.sav`` (:func:`psychometrika.store.export.export_table`:
+    list columns as JSON text, booleans as 0/1, variable labels, no column dropped)."""
+    from .export import export_table
+
+    return export_table(read_run(folder), path, fmt).paths[0]
 
 
 __all__ = ["RunStore", "ShardCheck", "atomic_write_bytes", "export_run", "read_manifest", "read_run", "verify_run"]
