@@ -7,36 +7,43 @@ Descriptive statistics by group (psych::describeBy), then Cohen's d and Hedges' 
 """
 
 import sys
-import warnings
 
 import psychometrika as pm
 
-run = sys.argv[1] if len(sys.argv) > 1 else "runs/quickstart"
-warnings.simplefilter("ignore")
+run = next((a for a in sys.argv[1:] if not a.startswith("--")), "runs/quickstart")
+keep_invalid = "--keep-invalid" in sys.argv          # keep screened-out answers (not recommended)
 
 df = pm.read_run(run)
+screening = pm.screen(df)                            # response validity per model x instrument x persona
+print(pm.screening_banner(screening, kept=keep_invalid))
+df = pm.exclude_invalid(df, screening, keep=keep_invalid)
+log = pm.WarningSummary()                            # warnings are recorded and summarised at the end, not hidden
 study = pm.read_manifest(run)["study"]
 instruments = [pm.load_instrument(c if isinstance(c, str) else c["id"]) for c in study["instruments"]]
-source = "expected" if (df["mode"] == "score").all() else "chosen"
-scores = pm.scale_scores(df, instruments, source=source).dropna(subset=["score"])
+with log:
+    source = "expected" if (df["mode"] == "score").all() else "chosen"
+    scores = pm.scale_scores(df, instruments, source=source).dropna(subset=["score"])
 
-print("Scale scores by persona (describeBy):")
-for (inst, scale), sub in scores.groupby(["instrument", "scale"]):
-    print(f"\n--- {inst} {scale} ---")
-    for persona, g in sub.groupby("persona"):
-        print(f"persona = {persona}")
-        print(pm.describe(g[["score"]]).summary())
-
-if not hasattr(pm, "compare_groups"):
-    print("\n(pm.compare_groups is not available in this version of psychometrika)")
-    sys.exit(0)
-
-for factor, ref in (("persona", "none"), ("model", None), ("order_id", "original"), ("instruction_id", None)):
-    if scores[factor].nunique() < 2:
-        continue
-    print(f"\n=== differences between levels of {factor} ===")
+    print("Scale scores by persona (describeBy):")
     for (inst, scale), sub in scores.groupby(["instrument", "scale"]):
-        r = ref if ref in set(sub[factor]) else None
-        res = pm.compare_groups(sub, dv="score", group=factor, ref=r)
         print(f"\n--- {inst} {scale} ---")
-        print(res.round(3).to_string(index=False))
+        for persona, g in sub.groupby("persona"):
+            print(f"persona = {persona}")
+            print(pm.describe(g[["score"]]).summary())
+
+    print("\n" + pm.PSEUDO_REPLICATION_CAVEAT)
+
+    for factor, ref in (("persona", "none"), ("model", None), ("order_id", "original"), ("instruction_id", None)):
+        if scores[factor].nunique() < 2:
+            continue
+        print(f"\n=== differences between levels of {factor} ===")
+        for (inst, scale), sub in scores.groupby(["instrument", "scale"]):
+            r = ref if ref in set(sub[factor]) else None
+            print(f"\n--- {inst} {scale} ---")
+            try:
+                res = pm.compare_groups(sub, dv="score", group=factor, ref=r)
+            except pm.PsychometrikaError as exc:
+                print(f"not computed: {exc}")
+                continue
+            print(res.round(3).to_string(index=False))
+print("\n" + log.summary())

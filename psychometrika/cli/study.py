@@ -104,11 +104,13 @@ def verify(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 
 @app.command("export")
 def export(run_dir: Path = typer.Argument(..., help="Run folder."),
-           dest: Path = typer.Argument(..., help="Output file: .csv, .parquet or .sav (SPSS).")) -> None:
-    """Export the response table for R or SPSS."""
-    from ..store.store import export_run
+           dest: Path = typer.Argument(..., help="Output file: .csv, .parquet or .sav (SPSS)."),
+           wide: bool = typer.Option(False, "--wide", help="One file per instrument: respondents x items + scale "
+                                                             "scores (<dest stem>_<instrument>.<ext>).")) -> None:
+    """Export the response table for R or SPSS (labels from the instruments; every change reported)."""
+    from ..tools.export import export_run
 
-    console.print(f"wrote {export_run(run_dir, dest)}")
+    console.print(str(export_run(run_dir, dest, wide=wide)))
 
 
 @app.command("quickstart")

@@ -106,7 +106,9 @@ def item_scores(responses: pd.DataFrame, instruments: Mapping[str, Instrument] |
     score = value.copy()
     for iid, rows in out.groupby("instrument").groups.items():
         if iid not in inst:
-            raise DataError(f"no instrument definition for {iid!r} found in the response table")
+            raise DataError(f"no instrument definition for {iid!r} found in the response table",
+                            hint=f"pass every instrument of the table ({sorted(map(str, out['instrument'].unique()))}) "
+                                 "or select its rows first, e.g. df[df.instrument == 'bfi-44']")
         ins = inst[iid]
         for item_id, idx in out.loc[rows].groupby("item").groups.items():
             kind = ins.item_kind(item_id)
@@ -167,7 +169,10 @@ def scale_scores(responses: pd.DataFrame,
     for iid, df in responses.groupby("instrument", sort=True):
         ins = inst.get(str(iid))
         if ins is None:
-            raise DataError(f"no instrument definition for {iid!r}")
+            raise DataError(f"no instrument definition for {iid!r}",
+                            hint=f"the table holds instruments {sorted(map(str, responses['instrument'].unique()))}:"
+                                 f" pass all of them (e.g. pm.load_run(run)[2]) or select rows first, e.g. "
+                                 f"df[df.instrument == {next(iter(inst), 'bfi-44')!r}]")
         if ins.kind == "choice":
             scored = sjt_trait_scores(df, ins, source=source, by=keys)
         else:

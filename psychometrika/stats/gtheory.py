@@ -142,7 +142,12 @@ def g_study(df: pd.DataFrame, *, value: str = "score",
     if not facets:
         raise DataError("no facet has two or more levels: nothing to decompose")
     if data[object].nunique() < 2:
-        raise DataError(f"the object of measurement {object!r} needs at least 2 levels")
+        others = [c for c in ("persona", "model", "instruction_id", "order_id") if c != object and c in df.columns
+                  and df[c].nunique() >= 2]
+        raise DataError(f"the object of measurement {object!r} needs at least 2 levels; it has "
+                        f"{data[object].nunique()}",
+                        hint=(f"with one model, measure another object, e.g. object={others[0]!r} "
+                              f"(and leave it out of facets)") if others else "add levels (models or personas)")
     factors = [object, *facets]
     cells = data.groupby(factors, observed=True)[value].agg(["mean", "size"])
     if (cells["size"] > 1).any():

@@ -36,9 +36,10 @@ Measures (columns of the screening table)
     Mean intra-individual response variability: the standard deviation of a respondent's raw answers over
     items, on POMP (0..1) scale (Dunn, Heggestad, Shanock & Theis, 2018). 0 = the same answer throughout.
 ``acquiescence``
-    Likert items with both keying directions: mean over respondents of the average of (mean centred raw
-    answer on forward-keyed items) and (mean centred raw answer on reverse-keyed items), answers centred at
-    the scale midpoint and divided by the half range (−1..1). A trait-following respondent agrees with one
+    Likert scales with items of both keying directions: per respondent, the average of (mean centred raw
+    answer on forward-keyed items) and (mean centred raw answer on reverse-keyed items), each averaged over
+    those scales only (a scale keyed one way says nothing about acquiescence), answers centred at the scale
+    midpoint and divided by the half range (−1..1); the column is the mean over respondents. A trait-following respondent agrees with one
     keying direction and disagrees with the other (≈ 0); +1 = agrees strongly with everything, −1 =
     disagrees with everything (Baumgartner & Steenkamp, 2001).
 ``acquiescence_extreme``
@@ -239,10 +240,18 @@ def _respondent_measures(cell: pd.DataFrame, resp_cols: list[str], source: str) 
             irvs.append(float(p.std(ddof=0)))
         if "keyed" in r:
             c = centred.loc[idx]
-            fwd, rev = c[r["keyed"] > 0].dropna(), c[r["keyed"] < 0].dropna()
-            if len(fwd) and len(rev):
-                acq.append(float((fwd.mean() + rev.mean()) / 2))
-                both.append(float(fwd.mean() > 0 and rev.mean() > 0))
+            scales = r["scale"] if "scale" in r else pd.Series("", index=r.index)
+            per_scale = []  # (forward mean, reverse mean) of each scale keyed in both directions
+            for _, s_idx in r.groupby(scales, sort=False).groups.items():
+                cs, ks = c.loc[s_idx], r.loc[s_idx, "keyed"]
+                fwd, rev = cs[ks > 0].dropna(), cs[ks < 0].dropna()
+                if len(fwd) and len(rev):
+                    per_scale.append((fwd.mean(), rev.mean()))
+            if per_scale:
+                f_mean = float(np.mean([f for f, _ in per_scale]))
+                r_mean = float(np.mean([b for _, b in per_scale]))
+                acq.append((f_mean + r_mean) / 2)
+                both.append(float(f_mean > 0 and r_mean > 0))
 
     def mean(v: list[float]) -> float:
         return float(np.mean(v)) if v else math.nan

@@ -388,9 +388,16 @@ class RunStore:
         data = sink.getvalue().to_pybytes()
         digest = hashlib.sha256(data).hexdigest()
         path = self.shards / f"part-{self._seq:06d}-{digest[:16]}.parquet"
-        atomic_write_bytes(path, data)
-        self._records()[path.name] = {"sha256": digest, "rows": len(fresh)}
+        records = self._records()
+        records[path.name] = {"sha256": digest, "rows": len(fresh)}
         done.update(batch_keys)
+        try:
+            atomic_write_bytes(path, data)
+        except BaseException:  # an error or an interrupt (Ctrl-C, SIGTERM): the state follows what is on disk
+            if not path.exists():
+                records.pop(path.name, None)
+                done.difference_update(batch_keys)
+            raise
         return len(fresh)
 
     def read(self) -> pd.DataFrame:
@@ -469,37 +476,20 @@ def read_run(folder: str | Path) -> pd.DataFrame:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The run's manifest, with secrets masked again (a folder written by an older version may hold some; the
+    report copies what this returns)."""
     m = RunStore(folder).read_manifest()
     if m is None:
         raise StoreError(f"{folder} has no manifest.json")
-    return m
+    return secrets.redact_data(m)
 
 
 def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> Path:
-    """Export the response table to CSV, Parquet or SPSS ``.sav`` (list columns become JSON text)."""
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    df = read_run(folder)
-    flat = df.copy()
-    for col in flat.columns:
-        if flat[col].map(lambda v: isinstance(v, (list, dict))).any():
-            flat[col] = flat[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
-    if fmt == "csv":
-        flat.to_csv(path, index=False)
-    elif fmt == "parquet":
-        df.to_parquet(path, index=False)
-    elif fmt == "sav":
-        try:
-            import pyreadstat
-        except ImportError:
-            raise StoreError("SPSS export needs pyreadstat: pip install pyreadstat") from None
-        flat = flat.drop(columns=[c for c in ("prompt",) if c in flat])
-        for col in flat.select_dtypes(include=["object", "string"]):
-            flat[col] = flat[col].astype(str).str.slice(0, 32000)
-        pyreadstat.write_sav(flat, str(path))
-    else:
-        raise StoreError(f"unknown export format {fmt!r}", hint="use .csv, .parquet or .sav")
-    return path
+    """Export the response table to CSV, Parquet or SPSS ``.sav`` (:func:`psychometrika.store.export.export_table`:
+    list columns as JSON text, booleans as 0/1, variable labels, no column dropped)."""
+    from .export import export_table
+
+    return export_table(read_run(folder), path, fmt).paths[0]
 
 
 __all__ = ["RunStore", "ShardCheck", "atomic_write_bytes", "export_run", "read_manifest", "read_run", "verify_run"]

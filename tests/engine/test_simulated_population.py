@@ -76,7 +76,7 @@ def test_alpha_recovers_the_population_value(population_run, params, bfi25):
         cols = bfi25.scale_items()[scale]
         est = pm.alpha(wide[cols])
         truth = float(pm.alpha(pop[cols]).total["raw_alpha"])
-        lo, hi = est.ci.loc["Feldt", ["lower", "upper"]] if "Feldt" in est.ci.index else est.ci.iloc[0, :2]
+        lo, hi = est.ci.loc["Feldt", ["CI_low", "CI_high"]]
         assert lo <= truth <= hi, (scale, truth, lo, hi)
 
 

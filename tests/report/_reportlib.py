@@ -29,10 +29,11 @@ mode: score
 """
 
 
-def run_script(name: str, run_dir: Path) -> str:
-    """Run one analyses/ script on a run folder; it must exit 0 without a traceback."""
+def run_script(name: str, run_dir: Path, *args: str) -> str:
+    """Run one analyses/ script on a run folder (``args``: e.g. ``--keep-invalid``); it must exit 0 without a
+    traceback."""
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    res = subprocess.run([sys.executable, str(REPO / "analyses" / name), str(run_dir)], capture_output=True,
+    res = subprocess.run([sys.executable, str(REPO / "analyses" / name), str(run_dir), *args], capture_output=True,
                          text=True, env=env, cwd=REPO, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Traceback" not in res.stderr
