@@ -1,0 +1,42 @@
+"""The report screens the answers before any trait statistic: invalid cells are left out and bannered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from psychometrika.engine import run_study
+from psychometrika.report.statistics import compute_statistics
+from psychometrika.tools.simulate import write_parameters
+
+
+@pytest.fixture(scope="module")
+def artefact_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("artefact")
+    params = folder / "population.json"
+    write_parameters(params, ["bfi-25"], personas={"(first)": {"position_bias": 40.0}})
+    people = [(f"p{i}", f"Respondent {i}.") for i in range(10)] + [("first", "Respondent 98 (first).")]
+    (folder / "personas.yaml").write_text("".join(f'- {{id: {i}, text: "{t}"}}\n' for i, t in people))
+    (folder / "study.yaml").write_text(f"""id: report-artefact
+instruments: [bfi-25]
+models: [{{id: population, backend: simulated, settings: {{parameters: {params}, seed: 5}}}}]
+personas: {{include_none: false, file: personas.yaml}}
+paraphrases: {{instructions: 1}}
+option_orders: [original, reversed]
+""")
+    run_study(folder / "study.yaml", folder / "run", progress=False)
+    return folder / "run"
+
+
+def test_invalid_cells_are_left_out_of_trait_statistics_and_bannered(artefact_run):
+    st = compute_statistics(artefact_run, sections=("study", "quality", "reliability", "effects"))
+    sc = st["screening"].set_index("persona")
+    assert sc.loc["first", "status"] == "invalid" and "position-driven" in sc.loc["first", "flags"]
+    assert st.notes["study"][0].startswith("Screening: bfi-25 (population): 1 of 11 persona cells invalid (first:")
+    # trait statistics: the planted position-only responder is not in the scores
+    assert "first" not in set(st["scale_scores"]["persona"]) and "p0" in set(st["scale_scores"]["persona"])
+    # response quality still describes every answer, the screened-out ones included
+    assert "first" in set(st["positional_bias"]["persona"]) if "persona" in st["positional_bias"] else True
+    kept = compute_statistics(artefact_run, sections=("study",), keep_invalid=True)
+    assert "first" in set(kept["scale_scores"]["persona"]) and "kept on request" in kept.notes["study"][0]
