@@ -6,7 +6,7 @@ keep working.
 
 from __future__ import annotations
 
-from ..serve import (DEFAULT_TIMEOUT_S, MAX_BODY, MAX_CONNECTIONS, ChatServer, Faults, _Handler, _text,  # noqa: F401
+from ..serve import (DEFAULT_TIMEOUT_S, MAX_BODY, MAX_CONNECTIONS, ChatServer, Faults,  # noqa: F401
                      check_exposure, is_loopback, main, start_server)
 
 __all__ = ["ChatServer", "Faults", "check_exposure", "is_loopback", "main", "start_server"]

@@ -19,6 +19,7 @@ from typing import Optional
 import typer
 
 from ..errors import BackendError, PsychometrikaError
+from ..secrets import redact_text
 # each module registers its commands on ``app`` when imported; this order is the order of ``--help``
 from . import study, report, tools, instruments  # noqa: F401,I001
 from .app import app, console
@@ -33,12 +34,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     except PsychometrikaError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except BackendError as exc:
         if debug:
             raise
-        print(f"backend error: {exc}", file=sys.stderr)
+        print(f"backend error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(3)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -51,7 +52,8 @@ def main(argv: Optional[list[str]] = None) -> None:
             sys.exit(2)
         if debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {redact_text(str(exc))} (run with --debug for the traceback)",
+              file=sys.stderr)
         sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)
 

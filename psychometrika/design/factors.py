@@ -137,6 +137,22 @@ def instrument_digests(study: Study, by_file: bool = False) -> dict[str, str]:
     return out
 
 
+def item_frames(study: Study, inst: Instrument, item: Item) -> list[tuple[str, str]]:
+    """(frame id, frame text with ``{item}``) of an item: the study's item frames for Likert items, else the
+    item unchanged (``("original", "{item}")``)."""
+    if study.paraphrases.item_frames and inst.item_kind(item) == "likert":
+        return [(f.id, f.text) for f in study.paraphrases.item_frames]
+    return [("original", "{item}")]
+
+
+def framed_stems(study: Study, inst: Instrument, item: Item) -> list[tuple[str, str, str]]:
+    """(stem id, stem text, frame text) of an item: each stem variant under each item frame, stem → frame; the
+    stem id of a framed variant is ``<stem id>~<frame id>`` (unchanged under the frame ``original``)."""
+    return [(sid if fid == "original" else f"{sid}~{fid}", text, frame)
+            for sid, text in stems_of(inst, item, study.paraphrases.stems, study.seed)
+            for fid, frame in item_frames(study, inst, item)]
+
+
 def plan_size(study: Study, factors: "Factors") -> int:
     """The number of prompts the study's plan will hold, computed without expanding it."""
     per_model = 0
@@ -149,7 +165,7 @@ def plan_size(study: Study, factors: "Factors") -> int:
                 if fmt.type == "multiple_choice" else 0
             n_orders = len(expand_orders(factors.order_specs, k)) if k else 1
             n_schemes = len(factors.label_schemes) if k else 1
-            n_stems = len(stems_of(inst, item, study.paraphrases.stems, study.seed))
+            n_stems = len(framed_stems(study, inst, item))
             per_model += n_stems * n_orders * n_schemes * n_instr
     return per_model * len(factors.personas) * len(factors.seeds) * factors.repetitions * len(study.models)
 

@@ -165,7 +165,7 @@ class Personas(_Strict):
 
     def needs_resolving(self) -> bool:
         """Whether sources other than inline items remain to be expanded."""
-        return bool(self.file or self.bank or self.generate or self.shaping)
+        return bool(self.file or self.bank or self.generate or self.shaping or self.sample is not None)
 
 
 # ----------------------------------------------------------------------------------------------- templates

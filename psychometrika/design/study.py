@@ -91,11 +91,38 @@ class First(_Strict):
 ParaphraseChoice = Union[Literal["all", "original"], int, First, Sample]
 
 
+class ItemFrame(_Strict):
+    """An item preamble/postamble variant (PsyBORGS' item instructions): ``text`` around ``{item}``."""
+
+    id: Identifier
+    text: str = Field(min_length=1, description="The item as shown, with {item} for the item sentence, e.g. "
+                                                "'Thinking about the statement \"{item}\", ...'.")
+
+    @field_validator("text")
+    @classmethod
+    def _has_item(cls, v: str) -> str:
+        if "{item}" not in v:
+            raise ValueError("an item frame must contain {item}")
+        return v
+
+
 class Paraphrases(_Strict):
     instructions: ParaphraseChoice = Field(default=1, description="'all', first k (an integer or {first: k}), "
                                                                    "or {sample: k, seed: s}.")
     stems: ParaphraseChoice = Field(default="original", description="'original' (the item text only), 'all', "
                                                                     "first k, or {sample: k}.")
+    item_frames: list[ItemFrame] = Field(default_factory=list, description="Preamble/postamble variants of "
+                                         "every Likert item, a factor of the study independent of the "
+                                         "instrument's instruction paraphrases; frame id 'original' = {item} "
+                                         "unchanged. The stem_id of a framed item is '<stem>~<frame id>'.")
+
+    @field_validator("item_frames")
+    @classmethod
+    def _unique_frames(cls, v: list[ItemFrame]) -> list[ItemFrame]:
+        ids = [f.id for f in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate item frame id(s) {sorted({i for i in ids if ids.count(i) > 1})}")
+        return v
 
 
 class RandomOrders(_Strict):
@@ -234,8 +261,11 @@ def load_study(path: str | Path) -> Study:
         try:
             block = materialise(study.personas, Path(path).parent, inputs)
         except StudyError as exc:
-            if exc.file is None:
-                exc = StudyError(exc.message, file=str(path), field=exc.field or "personas", hint=exc.hint)
+            if exc.file is None:  # name the study file; "personas.x.y: problem" -> field personas.x.y
+                where, sep, rest = exc.message.partition(": ")
+                named = exc.field is None and sep and where.startswith("personas")
+                exc = StudyError(rest if named else exc.message, file=str(path),
+                                 field=where if named else (exc.field or "personas"), hint=exc.hint)
             raise exc from None
         study = study.model_copy(update={"personas": block})
         study._source = str(path)

@@ -54,6 +54,7 @@ import pandas as pd
 from ..design.study import ModelSpec, Study
 from ..errors import BackendError, PsychometrikaError, StudyError
 from ..plan.plan import prefix_text
+from ..store.outcome import FailureTally
 from ..store.store import RunStore
 from .batch import administer_batch, batches, prefix_sort
 from .manifest import build_manifest, model_entry
@@ -155,7 +156,8 @@ class ShardWorker:
         """Administer one shard; return its rows (failed requests are counted, never returned as rows)."""
         t0 = time.perf_counter()
         res = administer_batch(self.backend, batch, self.decoding)
-        return {"shard": shard_id, "rows": res.rows, "failed": int(res.failed), "n": len(batch),
+        return {"shard": shard_id, "rows": res.rows, "failed": int(res.failed), "errors": list(res.errors),
+                "n": len(batch),
                 "seconds": time.perf_counter() - t0, "pid": os.getpid()}
 
     def close(self) -> None:
@@ -182,6 +184,7 @@ class RayRunReport(RunReport):
     address: str = ""
     per_worker: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failures: FailureTally = field(default_factory=FailureTally)  # failed requests by reason
 
     def summary(self) -> str:
         lines = [f"{self.written} new responses stored, {self.already_done} already there, {self.refused} "
@@ -382,8 +385,13 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
             ray.shutdown()
     if report.failed:
         last = f" (last worker error: {report.errors[-1]})" if report.errors else ""
-        raise BackendError(f"{report.failed} request(s) failed and were not stored; {report.written} new rows were "
-                           f"stored in {out}{last}. Re-run the same command to retry the failed ones.")
+        head = f"{report.failed} request(s) failed and were not stored"
+        if report.failures.total == report.failed:
+            head = report.failures.summary()
+        elif report.failures.total:  # some shards were lost with their workers: no per-request reason
+            head += f" ({report.failures.summary()})"
+        raise BackendError(f"{head}; {report.written} new rows were stored in {out}{last}. Re-run the same command "
+                           "to retry the failed ones.")
     return report
 
 
@@ -541,6 +549,8 @@ def _drive(ray, pool: list[_Worker], shards: list[Shard], store: RunStore, repor
                 finished.add(pos)
                 writer.add(res["rows"])
                 report.failed += res["failed"]
+                for e in res.get("errors", ()):
+                    report.failures.add(e)
                 report.refused += sum(r["status"] == "refused" for r in res["rows"])
                 bar.advance(res["n"], report.refused, report.failed, report.retried)
                 bar.worker(w.idx, w.items, w.stats()["items_per_s"], f"shards {w.shards} deaths {w.deaths}")

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from ..design.factors import Factors, expand_factors, stems_of
+from ..design.factors import Factors, expand_factors, framed_stems
 from ..design.orders import expand_orders
 from ..design.study import ModelSpec, Study, study_hash
 from ..instruments.schema import Instrument, Item, ItemOptions, NumericFormat, TextFormat
@@ -95,12 +95,13 @@ def _prompts(study: Study, factors: Factors, s: _ItemSetup) -> Iterator[tuple[di
     fmt = s.inst.format_of(s.item)
     open_prompt = _open_prompt(fmt) if s.layout == "open" else ""
     turns = [t.model_dump() for t in s.item.turns or []]
-    stems = stems_of(s.inst, s.item, study.paraphrases.stems, study.seed)
-    for (stem_id, stem_text), persona, instr, (order_id, perm), scheme in itertools.product(
+    stems = framed_stems(study, s.inst, s.item)  # stem variants x item frames (preambles/postambles)
+    for (stem_id, stem_text, frame), persona, instr, (order_id, perm), scheme in itertools.product(
             stems, factors.personas, s.instructions, s.orders, s.schemes):
+        item_text = frame.replace("{item}", _item_text(s.inst, s.item, stem_text))
         rp = render(system_template=study.template.system, user_template=study.template.user,
                     persona_text="" if persona.id == "none" else persona.text, instructions=instr.text,
-                    item_text=_item_text(s.inst, s.item, stem_text), option_texts=[s.options.texts[j] for j in perm],
+                    item_text=item_text, option_texts=[s.options.texts[j] for j in perm],
                     scheme=scheme, kind=s.layout, open_answer_prompt=open_prompt, turns=turns,
                     answer_prefix=study.template.answer_prefix)
         ident = {"persona": persona.id, "instruction_id": instr.id, "stem_id": stem_id, "order_id": order_id,

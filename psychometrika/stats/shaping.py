@@ -97,7 +97,8 @@ class ShapingValidity(StatsResult):
         ``concurrent``; personas of different designs are never pooled) and shaped trait
         (``model, instrument, design, trait, scale, n, rho, CI_low, CI_high, S, p``).
     matrix : target trait × measured trait ρ (long form: ``model, instrument, design, target_trait,
-        measured_trait, scale, n, rho, CI_low, CI_high, p``); the diagonal equals ``rho``. In the single-trait
+        measured_trait, scale, n, rho, CI_low, CI_high, p``) over every trait of the marker list (or of
+        ``scales``) that an administered scale measures, shaped or not; the diagonal equals ``rho``. In the single-trait
         design a row uses the personas that set that trait only.
     levels : mean measured score per target level (``model, instrument, design, trait, level, n, mean, sd``).
     monotonicity : ``model, instrument, design, trait, n_levels, n_steps_up, monotone, range`` (monotone: the
@@ -232,13 +233,19 @@ def shaping_validity(responses: pd.DataFrame, instruments: Any = None, *, scores
         raise DataError(f"scores lack column(s) {sorted(need - set(scores.columns))}")
     per = scores.groupby(["model", "instrument", "scale", "persona"], sort=False)["score"].mean().reset_index()
     per = per[per["persona"].isin(targets.index)]
-    smap = _scale_map(traits, sorted(per["instrument"].unique()), scales, markers)
+    if scales is None:  # measured: every trait of the marker list (shaped or not) the instruments measure
+        from psychometrika.design.personas import load_markers
+
+        every = [*traits, *[t for t in load_markers(markers)["traits"] if t not in traits]]
+    else:
+        every = [*traits, *[t for t in scales if t not in traits]]
+    smap = _scale_map(every, sorted(per["instrument"].unique()), scales, markers)
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("rho", "matrix", "levels", "mono", "acc")}
     design = (targets["persona_shaping_design"].fillna("shaped") if "persona_shaping_design" in targets
               else pd.Series("shaped", index=targets.index))
     for (mod, ins), block in per.groupby(["model", "instrument"], sort=False):
         wide = block.pivot(index="persona", columns="scale", values="score")
-        measured = [(t, smap[t][ins]) for t in traits if ins in smap[t] and smap[t][ins] in wide.columns]
+        measured = [(t, smap[t][ins]) for t in every if ins in smap[t] and smap[t][ins] in wide.columns]
         for des in pd.unique(design):
             members = design.index[design.eq(des)].intersection(wide.index)
             _design_block(rows, {"model": mod, "instrument": ins, "design": des}, wide.loc[members],

@@ -388,9 +388,16 @@ class RunStore:
         data = sink.getvalue().to_pybytes()
         digest = hashlib.sha256(data).hexdigest()
         path = self.shards / f"part-{self._seq:06d}-{digest[:16]}.parquet"
-        atomic_write_bytes(path, data)
-        self._records()[path.name] = {"sha256": digest, "rows": len(fresh)}
+        records = self._records()
+        records[path.name] = {"sha256": digest, "rows": len(fresh)}
         done.update(batch_keys)
+        try:
+            atomic_write_bytes(path, data)
+        except BaseException:  # an error or an interrupt (Ctrl-C, SIGTERM): the state follows what is on disk
+            if not path.exists():
+                records.pop(path.name, None)
+                done.difference_update(batch_keys)
+            raise
         return len(fresh)
 
     def read(self) -> pd.DataFrame:
@@ -469,10 +476,12 @@ def read_run(folder: str | Path) -> pd.DataFrame:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The run's manifest, with secrets masked again (a folder written by an older version may hold some; the
+    report copies what this returns)."""
     m = RunStore(folder).read_manifest()
     if m is None:
         raise StoreError(f"{folder} has no manifest.json")
-    return m
+    return secrets.redact_data(m)
 
 
 def export_run(folder: str | Path, path: str | Path, fmt: str | None = None) -> Path:

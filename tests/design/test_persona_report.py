@@ -26,7 +26,7 @@ def test_section_tables_on_a_planted_shaped_run(planted_dir):
     val = st.tables["shaping_validity"].set_index(["design", "trait"])
     assert val.loc[("single", "extraversion"), "rho"] == pytest.approx(1.0)
     assert val.loc[("concurrent", "extraversion"), "accuracy"] == 1.0
-    assert len(st.tables["shaping_matrix"]) == 1 * 3 + 3 * 3  # single: E row; concurrent: 3 x 3
+    assert len(st.tables["shaping_matrix"]) == 1 * 5 + 3 * 5  # single: E row; concurrent: E, A, C rows; 5 scales
     assert set(st.tables["shaping_levels"]["level"]) == set(range(1, 10))
 
 
@@ -69,3 +69,29 @@ def test_chapter_cells_execute_on_the_planted_run(planted_dir, tmp_path, monkeyp
     rt._meta.cache_clear()
     assert "pm-figure-error" not in out
     assert out.count("<figure") >= 3 and "shaping_validity" in out  # level curves + 2 heatmaps; the tables
+
+
+def test_attribute_effects_from_a_bank_run(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from fakes import FakeBackend
+
+    import psychometrika as pm
+    from psychometrika.design.study import Study
+    from psychometrika.engine import run_study
+
+    study = Study.model_validate({"id": "bank", "instruments": [{"id": "bfi-44", "scales": ["E"]}],
+                                  "models": [{"id": "m", "backend": "dummy"}],
+                                  "personas": {"include_none": True, "bank": "core", "sample": 40, "seed": 3}})
+    run_study(study, tmp_path / "run", backend_factory=lambda spec: FakeBackend(), progress=False)
+    st = compute_statistics(tmp_path / "run", sections=["personas"])
+    eff = st.tables["persona_attribute_effects"]
+    assert set(eff["attribute"]) <= {"gender", "region", "education"} and "gender" in set(eff["attribute"])
+    # the same numbers by hand: persona means of the E score, compared by gender
+    df = pm.read_run(tmp_path / "run")
+    sc = pm.scale_scores(df, pm.load_instrument("bfi-44"))
+    per = sc[sc.persona != "none"].groupby("persona")["score"].mean().rename("score").reset_index()
+    per["value"] = per["persona"].map(df.drop_duplicates("persona").set_index("persona")["persona_gender"])
+    want = pm.compare_groups(per, dv="score", group="value")
+    got = eff[eff.attribute == "gender"].reset_index(drop=True)
+    assert got[["group1", "group2"]].values.tolist() == want[["group1", "group2"]].values.tolist()
+    assert got["d"].to_numpy() == pytest.approx(want["d"].to_numpy(), abs=1e-12)

@@ -149,3 +149,14 @@ def test_attributes_survive_store_read_and_export(tmp_path):
         back = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
         assert back.loc[back.persona == "p1", "persona_country"].eq("Chile").all()
         assert back.loc[back.persona == "shape-E1", "persona_target_extraversion"].eq(1).all()
+
+
+def test_bad_persona_blocks_name_study_file_and_field(tmp_path):
+    cases = [("  shaping: {traits: [charisma], levels: 9}", "personas.shaping.traits: no trait 'charisma'"),
+             ('  generate: {template: "{x} {y}", attributes: {x: [1, 2]}}',
+              "personas.generate.template: placeholder {y} names no attribute"),
+             ("  sample: 3", "personas.sample: sample draws from a bank")]
+    for block, want in cases:
+        with pytest.raises(StudyError) as exc:
+            load_study(_write(tmp_path, block))
+        assert str(exc.value).startswith(f"{tmp_path / 'study.yaml'}: ") and want in str(exc.value), str(exc.value)

@@ -127,6 +127,9 @@ def test_planted_simulation_recovers_rho_and_off_target_matrix(planted_run):
     assert abs(mat.loc["agreeableness", "extraversion"]) < 1e-12
     assert abs(mat.loc["conscientiousness", "agreeableness"]) < 1e-12
     assert abs(mat.loc["extraversion", "conscientiousness"]) < 1e-12
+    # unshaped traits are measured too (columns); the planted backend answers them at a constant 3 -> rho NaN
+    assert list(mat.columns) == sorted(["extraversion", "agreeableness", "conscientiousness", "neuroticism",
+                                        "openness"]) and mat["neuroticism"].isna().all()
     # the planted leak E -> A is recovered, and it is weaker than A's own shaping
     assert 0.2 < mat.loc["extraversion", "agreeableness"] < mat.loc["agreeableness", "agreeableness"]
     # the reference: Spearman of the planted persona-level means

@@ -16,7 +16,7 @@ from psychometrika.report.build import external_resources, find_chromium
 
 CHAPTERS = ["index.html", "00_study.html", "01_response_quality.html", "02_reliability.html",
             "03_factor_structure.html", "04_self_report_vs_behaviour.html", "05_effect_sizes.html",
-            "06_generalizability.html", "07_comparability.html", "appendix_downloads.html"]
+            "06_generalizability.html", "07_comparability.html", "08_personas.html", "appendix_downloads.html"]
 
 
 def _chromium() -> str:

@@ -108,6 +108,15 @@ def test_secret_like_settings_are_masked_in_every_manifest_section_and_the_study
     assert "revision: main" in (out / "study.yaml").read_text()
 
 
+def test_a_manifest_written_with_a_secret_is_masked_when_read(tmp_path):
+    from psychometrika.store.store import read_manifest
+
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "manifest.json").write_text(json.dumps({"study_hash": "h", "models": {"m": {"settings": {
+        "api_key": KEY}}}, "study": {"models": [{"settings": {"engine_kwargs": {"hf_token": KEY}}}]}}))
+    assert KEY not in json.dumps(read_manifest(tmp_path))
+
+
 def test_one_name_rule_for_secrets():
     assert [n for n in ("api_key", "hf_token", "apiKey", "MY_LLM_PASS", "Authorization", "client_secret")
             if secrets.is_secret_name(n)] == ["api_key", "hf_token", "apiKey", "MY_LLM_PASS", "Authorization",
