@@ -40,3 +40,24 @@ def test_invalid_cells_are_left_out_of_trait_statistics_and_bannered(artefact_ru
     assert "first" in set(st["positional_bias"]["persona"]) if "persona" in st["positional_bias"] else True
     kept = compute_statistics(artefact_run, sections=("study",), keep_invalid=True)
     assert "first" in set(kept["scale_scores"]["persona"]) and "kept on request" in kept.notes["study"][0]
+
+
+def test_figures_show_every_position_distinct_facets_and_spell_cohens_d():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from psychometrika.report import figures as rf
+
+    pc = pd.DataFrame({"instrument": "x", "n_options": 5, "model": "m", "position": [1, 3], "share": [0.9, 0.1]})
+    fig = rf.position_bars(pc)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4", "5"]
+    comp = pd.DataFrame({"instrument": "x", "scale": "E", "model": "m", "component": [f"c{i}" for i in range(12)],
+                         "share": 1.0})
+    fig = rf.variance_bars(comp, "share", "component")
+    bars = {}
+    for patch in fig.axes[0].patches:
+        bars.setdefault((tuple(round(c, 3) for c in patch.get_facecolor()), patch.get_hatch() or ""), 0)
+    assert len(bars) == 12  # every facet has its own colour-and-hatch
+    assert rf.EFFECT_LABELS == {"d": "Cohen's d", "g": "Hedges' g"}
