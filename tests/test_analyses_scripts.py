@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from psychometrika.engine import run_study
-from psychometrika.tools.simulate import write_parameters
+from psychometrika.tools.simulate import write_population_study
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.name for p in (REPO / "analyses").glob("[0-9]*.py"))
@@ -45,19 +45,8 @@ def dummy_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def artefact_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("artefact")
-    params = folder / "population.json"
-    write_parameters(params, ["bfi-25"], personas={"(first)": {"position_bias": 40.0}, "(yes)": {"acquiescence": 1.2}})
-    people = [(f"p{i}", f"Respondent {i}.") for i in range(10)] + [("first", "Respondent 98 (first)."),
-                                                                    ("yea", "Respondent 99 (yes).")]
-    (folder / "personas.yaml").write_text("".join(f'- {{id: {i}, text: "{t}"}}\n' for i, t in people))
-    (folder / "study.yaml").write_text(f"""id: scripts-artefact
-instruments: [bfi-25]
-models: [{{id: population, backend: simulated, settings: {{parameters: {params}, seed: 5}}}}]
-personas: {{include_none: false, file: personas.yaml}}
-paraphrases: {{instructions: 1}}
-option_orders: [original, reversed]
-""")
-    run_study(folder / "study.yaml", folder / "run", progress=False)
+    study = write_population_study(folder, planted={"first": {"position_bias": 40.0}, "yea": {"acquiescence": 1.2}})
+    run_study(study, folder / "run", progress=False)
     return folder / "run"
 
 

@@ -305,7 +305,7 @@ def _say(text: str, enabled: bool) -> None:
 
 
 def build_report(run_dir: str | Path, book_dir: str | Path, *, pdf: bool = False, progress: bool = True,
-                 execute: bool = True, check: bool | None = None) -> Path:
+                 execute: bool = True, check: bool | None = None, keep_invalid: bool = False) -> Path:
     """Build the offline HTML report (Jupyter Book) of a run folder; return the path of its ``index.html``.
 
     Parameters
@@ -316,6 +316,8 @@ def build_report(run_dir: str | Path, book_dir: str | Path, *, pdf: bool = False
     pdf : also print the book to ``book_dir/report.pdf`` with headless Chromium.
     progress : show a progress bar (off when ``PSYCHOMETRIKA_NO_PROGRESS`` is set).
     execute : execute the chapters (``False`` builds the pages without their outputs; for debugging only).
+    keep_invalid : keep the cells response-validity screening classifies invalid in the trait statistics
+        (default: left out, and the first page and chapters say which and why).
     check : open every page in headless Chromium and check it (no request off the machine, formulas rendered,
         images loaded, no error output; see :mod:`psychometrika.report.browser`), saving screenshots in
         ``book_dir/screenshots`` and the result in ``book_dir/browser-check.txt``. ``None`` (default): check
@@ -342,7 +344,7 @@ def build_report(run_dir: str | Path, book_dir: str | Path, *, pdf: bool = False
         steps.describe("copying the book sources")
         _copy_sources(src_root, src)
         steps.step("computing statistics")
-        stats = compute_statistics(run_dir, progress=lambda s: steps.step(s))
+        stats = compute_statistics(run_dir, progress=lambda s: steps.step(s), keep_invalid=keep_invalid)
         data = src / DATA_SUBDIR
         steps.describe("writing tables")
         write_statistics(stats, data)

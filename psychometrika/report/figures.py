@@ -84,6 +84,19 @@ def status_bars(rates: pd.DataFrame) -> Any:
     return g.figure
 
 
+#: Axis labels of the standardised mean differences, spelled as in the literature.
+EFFECT_LABELS = {"d": "Cohen's d", "g": "Hedges' g"}
+
+
+def all_positions(sub: pd.DataFrame, k: int) -> pd.DataFrame:
+    """``sub`` (position, share, model) with every position 1..k of every model (share 0 where never chosen)."""
+    models = sorted(sub["model"].unique(), key=str)
+    full = pd.MultiIndex.from_product([models, range(1, int(k) + 1)], names=["model", "position"]).to_frame(index=False)
+    got = sub.assign(position=sub["position"].astype(int))[["model", "position", "share"]]
+    got = got.groupby(["model", "position"], as_index=False)["share"].sum()
+    return full.merge(got, on=["model", "position"], how="left").fillna({"share": 0.0})
+
+
 def position_bars(pc: pd.DataFrame) -> Any:
     """Share of answers per displayed option position, with the uniform share 1/k as a dashed line."""
     import matplotlib.pyplot as plt
@@ -93,7 +106,9 @@ def position_bars(pc: pd.DataFrame) -> Any:
     rows, cols = _facets(len(groups))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
     for ax, ((inst, k), sub) in zip(axes.flat, groups):
-        sns.barplot(data=sub, x="position", y="share", hue="model", ax=ax, palette=PALETTE, errorbar=None)
+        sub = all_positions(sub, int(k))  # positions never chosen are shown as 0, not dropped
+        sns.barplot(data=sub, x="position", y="share", hue="model", ax=ax, palette=PALETTE, errorbar=None,
+                    order=list(range(1, int(k) + 1)))
         ax.axhline(1 / k, ls="--", color="0.3", lw=1)
         ax.set_title(f"{inst} ({k} options)")
         ax.set_xlabel("position shown (1 = first)")
@@ -266,7 +281,7 @@ def forest(eff: pd.DataFrame, title: str, est: str = "d") -> Any:
     ax.axvline(0, color="0.3", lw=1)
     ax.set_yticks(y, d["label"], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{'Cohen' if est == 'd' else 'Hedges'}' {est} (95% CI)")
+    ax.set_xlabel(f"{EFFECT_LABELS.get(est, est)} (95% CI)")
     ax.set_title(title)
     if len(comps) > 1:
         ax.legend(fontsize=8, loc="best")
@@ -286,9 +301,11 @@ def variance_bars(comp: pd.DataFrame, value: str, label: str) -> Any:
     wide = wide.div(wide.sum(axis=1), axis=0)
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(wide) + 1.8))
     left = np.zeros(len(wide))
-    pal = sns.color_palette(PALETTE, wide.shape[1])
+    base = sns.color_palette(PALETTE, 10)  # the 10 colour-blind-safe colours; beyond them a hatch tells apart
+    hatches = ["", "///", "...", "xxx", "\\\\\\"]
     for k, col in enumerate(wide.columns):
-        ax.barh(wide.index, wide[col], left=left, color=pal[k], label=str(col))
+        ax.barh(wide.index, wide[col], left=left, color=base[k % 10], hatch=hatches[(k // 10) % len(hatches)],
+                edgecolor="white", linewidth=0.4, label=str(col))
         left += wide[col].to_numpy()
     ax.set_xlim(0, 1)
     ax.invert_yaxis()

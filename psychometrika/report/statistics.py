@@ -31,13 +31,14 @@ from .errors import ReportError
 from .results import (SECTIONS, ReportStatistics, diff_statistics, flatten_statistics, read_statistics,
                       write_statistics)
 from .run_data import data_hash, load_run
+from ..stats.screening import screening_banner
 from .sections import COMPUTE, Context
 
 Progress = Callable[[str], None]
 
 
 def compute_statistics(run_dir: str | Path, *, sections: Sequence[str] = SECTIONS,
-                       progress: Progress | None = None) -> ReportStatistics:
+                       progress: Progress | None = None, keep_invalid: bool = False) -> ReportStatistics:
     """Compute every statistic of the report of a run folder.
 
     Parameters
@@ -45,6 +46,8 @@ def compute_statistics(run_dir: str | Path, *, sections: Sequence[str] = SECTION
     run_dir : a run folder written by ``psychometrika run`` (``manifest.json`` + response shards).
     sections : which chapters to compute (default: all of :data:`SECTIONS`).
     progress : called with the name of each step (for progress bars).
+    keep_invalid : keep the cells that response-validity screening classifies invalid in the trait statistics
+        (default: left out; the ``screening`` table and the first page say which and why).
 
     Returns
     -------
@@ -64,12 +67,12 @@ def compute_statistics(run_dir: str | Path, *, sections: Sequence[str] = SECTION
     try:  # the matrices are small: one BLAS thread is several times faster than many competing ones
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return _compute(run_dir, sections, say)
+        return _compute(run_dir, sections, say, keep_invalid)
     with threadpool_limits(limits=1):
-        return _compute(run_dir, sections, say)
+        return _compute(run_dir, sections, say, keep_invalid)
 
 
-def _compute(run_dir: str | Path, sections: Sequence[str], say: Progress) -> ReportStatistics:
+def _compute(run_dir: str | Path, sections: Sequence[str], say: Progress, keep_invalid: bool = False) -> ReportStatistics:
     stats = ReportStatistics()
     say("reading the run")
     t0 = time.perf_counter()
@@ -77,7 +80,10 @@ def _compute(run_dir: str | Path, sections: Sequence[str], say: Progress) -> Rep
     stats.manifest = manifest
     stats.responses = responses
     say("scoring")
-    ctx = Context(responses, manifest, instruments, stats)
+    ctx = Context(responses, manifest, instruments, stats, keep_invalid=keep_invalid)
+    stats.add("screening", ctx.screening.drop(columns=["level"]), "quality", "stat",
+              ids=["model", "instrument", "persona", "status", "reason", "flags"])
+    stats.note("study", screening_banner(ctx.screening, kept=keep_invalid))
     stats.seconds["load"] = time.perf_counter() - t0
     for name in SECTIONS:
         if name not in sections:

@@ -104,6 +104,33 @@ def bullets(items: Iterable[Any]) -> None:
         _display("<ul class=\"pm-list\">" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>")
 
 
+def screening_banner(chapter: str = "") -> None:
+    """The response-validity banner (:func:`psychometrika.stats.screen`): which model x instrument x persona cells
+    were screened out of the trait statistics and why, which statistics were therefore withheld, and what a
+    respondent is. ``chapter`` names the statistics of the chapter that are withheld (e.g. ``"reliability"``)."""
+    from ..stats.guards import PSEUDO_REPLICATION_CAVEAT
+    from ..stats.screening import screening_banner as banner
+
+    sc = load("screening")
+    if sc is None or sc.empty:
+        return
+    cells = sc[sc["persona"] != "(all)"]
+    lines = banner(sc.assign(level=["overall" if p == "(all)" else "cell" for p in sc["persona"]])).split("\n")
+    gone = sorted(i for i, g in cells.groupby("instrument") if (g["status"] == "invalid").all())
+    n_models = cells["model"].nunique()
+    items = [ln.removeprefix("Screening: ") for ln in lines]
+    if gone:
+        what = chapter or "reliabilities, factor solutions, correlations and effect sizes"
+        items.append(f"Withheld: the {what} of {', '.join(gone)} -- every answer of these instruments was screened "
+                     f"out, so no number here describes them.")
+    items.append(f"A respondent is one administration condition (persona x instruction wording x option order x "
+                 f"seed) of a model; there are {n_models} independent model(s). " + PSEUDO_REPLICATION_CAVEAT)
+    level = "warning" if (cells["status"] == "invalid").any() else "note"
+    body = "".join(f"<li>{html.escape(i)}</li>" for i in items)
+    _display(f"<div class=\"admonition {level} pm-screening\"><p class=\"admonition-title\">Response validity "
+             f"screening</p><ul>{body}</ul></div>")
+
+
 def notes(section: str) -> None:
     """Show what could not be computed for a section (from the statistics' notes), if anything."""
     ns = notes_of(section)

@@ -75,4 +75,32 @@ def write_parameters(path: str | Path, instruments: Iterable[Instrument | str], 
     return params
 
 
-__all__ = ["population_parameters", "write_parameters"]
+def write_population_study(folder: str | Path, instrument: str = "bfi-25", *, n_people: int = 10,
+                           planted: Mapping[str, Mapping[str, Any]] | None = None,
+                           orders: Sequence[str] = ("original", "reversed"), seed: int = 5,
+                           study_id: str = "simulated") -> Path:
+    """Write a study of a simulated population into ``folder`` and return the study file.
+
+    ``n_people`` ordinary respondents (personas ``p0``, ``p1``, ...) plus one persona per ``planted`` entry
+    (persona id -> planted effects, e.g. ``{"first": {"position_bias": 40}, "yea": {"acquiescence": 1.2}}``);
+    the parameters file ``population.json`` and ``personas.yaml`` are written next to ``study.yaml``.
+    """
+    folder = Path(folder)
+    planted = dict(planted or {})
+    params = folder / "population.json"
+    write_parameters(params, [instrument], personas={f"({pid})": dict(eff) for pid, eff in planted.items()})
+    people = [(f"p{i}", f"Respondent {i}.") for i in range(n_people)]
+    people += [(pid, f"Respondent {k + 900} ({pid}).") for k, pid in enumerate(planted)]
+    (folder / "personas.yaml").write_text("".join(f'- {{id: "{i}", text: "{t}"}}\n' for i, t in people))
+    study = folder / "study.yaml"
+    study.write_text(f"""id: {study_id}
+instruments: [{instrument}]
+models: [{{id: population, backend: simulated, settings: {{parameters: {params}, seed: {seed}}}}}]
+personas: {{include_none: false, file: personas.yaml}}
+paraphrases: {{instructions: 1}}
+option_orders: [{", ".join(orders)}]
+""")
+    return study
+
+
+__all__ = ["population_parameters", "write_parameters", "write_population_study"]

@@ -37,7 +37,10 @@ def sim_run(sim_study) -> Path:
 def sim_stats(sim_run):
     from psychometrika.report.statistics import compute_statistics
 
-    return compute_statistics(sim_run)
+    # keep_invalid: these tests check the statistics themselves on a planted-bias dummy run whose SJT cells the
+    # response-validity screening classifies invalid (position-driven); screening itself is tested in
+    # tests/report/test_screening_report.py, tests/stats/test_screening.py and tests/test_analyses_scripts.py
+    return compute_statistics(sim_run, keep_invalid=True)
 
 
 @pytest.fixture(scope="session")

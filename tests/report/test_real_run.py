@@ -38,9 +38,12 @@ def test_real_run_report_is_browser_checked(real_run, html_item_text, capsys):
     assert len(df) == 8 * 5 + 3 * 3 and set(df["status"]) == {"ok"}
     assert all(abs(sum(p) - 1) < 1e-6 for p in df["probs"])
     assert df["weights_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
-    index = build_report(real_run, real_run.parent / "book", progress=False, check=False)
+    # keep_invalid: this test checks the report machinery on real-model answers, which screening may classify
+    # invalid (position-driven); the default (withheld + banner) is tested in test_screening_report.py
+    index = build_report(real_run, real_run.parent / "book", progress=False, check=False, keep_invalid=True)
     html = index.parent
-    st = compute_statistics(real_run)
+    st = compute_statistics(real_run, keep_invalid=True)
+    assert "kept on request" in st.notes["study"][0] or "all screened cells are valid" in st.notes["study"][0]
     row = st["reliability"].set_index(["instrument", "scale"]).loc[("report-mini", "E")]
     assert row["n"] == 5 and row["items"] == 4
     page = (html / "02_reliability.html").read_text()
@@ -68,8 +71,8 @@ def test_real_run_report_is_browser_checked(real_run, html_item_text, capsys):
 def test_analysis_scripts_on_the_real_run(real_run):
     from psychometrika.report.statistics import compute_statistics
 
-    st = compute_statistics(real_run)
-    outs = {s: run_script(s, real_run) for s in SCRIPTS}
+    st = compute_statistics(real_run, keep_invalid=True)
+    outs = {s: run_script(s, real_run, "--keep-invalid") for s in SCRIPTS}
     b = block(outs["01_reliability.py"], "=== report-mini E (smollm2): 5 administrations x 4 items ===")
     alpha = st["reliability"].set_index(["instrument", "scale"]).loc[("report-mini", "E"), "alpha"]
     if np.isnan(alpha):

@@ -105,11 +105,11 @@ def test_a_changed_statistics_signature_or_result_fails_the_build(sim_run, monke
 
     monkeypatch.setattr(reliability, "alpha", alpha_renamed)
     with pytest.raises(TypeError, match="n_iter"):
-        compute_statistics(sim_run, sections=["reliability"])
+        compute_statistics(sim_run, sections=["reliability"], keep_invalid=True)
     monkeypatch.undo()
     monkeypatch.setattr(behaviour, "cor_ci", lambda x, y: pm.cor_ci(x, y).rename(columns={"CI_low": "lo"}))
     with pytest.raises(KeyError, match="CI_low"):
-        compute_statistics(sim_run, sections=["behaviour"])
+        compute_statistics(sim_run, sections=["behaviour"], keep_invalid=True)
 
 
 def test_data_problems_become_notes_in_plain_words(sim_run, monkeypatch):
@@ -144,7 +144,7 @@ def test_position_only_answers_give_no_reliability_artefacts(tmp_path):
     study.write_text(study_text("{id: sim, backend: dummy, model: sim, settings: {position_bias: 60}}",
                                 "{include_none: true}", orders="[original, reversed]"))
     run_study(study, tmp_path / "run", progress=False)
-    st = compute_statistics(tmp_path / "run", sections=["reliability"])
+    st = compute_statistics(tmp_path / "run", sections=["reliability"], keep_invalid=True)
     rel = st["reliability"]
     assert len(rel) == 4 and rel[["alpha", "omega_t", "split_half_mean", "beta"]].isna().all().all()
     notes = st.notes["reliability"]
@@ -232,7 +232,10 @@ def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_
     study.write_text(text.replace(models, "models: [{id: sim, backend: dummy, model: sim, "
                                           "settings: {position_bias: 60}}]\n"))
     run_study(study, tmp_path / "run", progress=False)
-    st = compute_statistics(tmp_path / "run")
+    screened = compute_statistics(tmp_path / "run", sections=["study", "reliability"])
+    assert "bfi-44" not in set(screened["reliability"]["instrument"])  # position-only answers: withheld
+    assert "bfi-44 (sim): 3 of 3 persona cells invalid" in screened.notes["study"][0]
+    st = compute_statistics(tmp_path / "run", keep_invalid=True)  # kept: the guards of each statistic
     assert {"econ-games:TRUST", "sjt-core:A"} <= set(st["self_behaviour"]["behaviour"])
     assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3", "ipip-16pf"}
     rel = st["reliability"]

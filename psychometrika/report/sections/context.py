@@ -20,6 +20,7 @@ from ...errors import PsychometrikaError
 from ...instruments.schema import Instrument
 from ...answers.columns import RESPONDENT_COLUMNS
 from ...scoring import item_scores, scale_scores, sjt_trait_scores
+from ...stats.screening import exclude_invalid, screen
 from ..results import ReportStatistics
 
 T = TypeVar("T")
@@ -41,7 +42,11 @@ class Context:
 
     Attributes
     ----------
-    responses, manifest, instruments : as :func:`psychometrika.report.load_run` returns them.
+    responses : the answers that passed response-validity screening (:func:`psychometrika.stats.screen`; the
+        cells classified invalid are left out of every trait statistic unless ``keep_invalid``).
+    all_responses : every answer of the run (the response-quality and study chapters describe them all).
+    screening : the screening table (one row per model x instrument x persona, and per model x instrument).
+    manifest, instruments : as :func:`psychometrika.report.load_run` returns them.
     stats : the :class:`~psychometrika.report.ReportStatistics` the sections fill.
     seed : the study's seed (everything random in the report is seeded with it).
     source : ``"expected"`` (scores from option probabilities, score mode) or ``"chosen"``.
@@ -54,7 +59,11 @@ class Context:
     """
 
     def __init__(self, responses: pd.DataFrame, manifest: dict[str, Any], instruments: dict[str, Instrument],
-                 stats: ReportStatistics):
+                 stats: ReportStatistics, keep_invalid: bool = False):
+        self.all_responses = responses
+        self.screening = screen(responses)
+        self.keep_invalid = keep_invalid
+        responses = exclude_invalid(responses, self.screening, keep=keep_invalid)
         self.responses = responses
         self.manifest = manifest
         self.instruments = instruments
@@ -69,7 +78,9 @@ class Context:
         lik = responses[responses["instrument"].isin(self.likert_ids)]
         self.item_scores = (item_scores(lik, {i: instruments[i] for i in self.likert_ids}, source=self.source)
                             if len(lik) else lik.assign(value=np.nan, score=np.nan))
-        self.scale_scores = scale_scores(responses, instruments, source=self.source, by=self.resp_cols)
+        self.scale_scores = (scale_scores(responses, instruments, source=self.source, by=self.resp_cols)
+                             if len(responses) else pd.DataFrame(columns=[*self.resp_cols, "instrument", "scale",
+                                                                          "score", "n_items", "n_missing"]))
         self.item_long = self._item_long()
         self.g_results: dict[tuple[str, str, str], Any] = {}
 

@@ -20,7 +20,7 @@ _PUBLISHED = {"CI_low": "ci_low", "CI_high": "ci_high", "icc2_CI_low": "icc2_low
 
 def compute(ctx: Context) -> None:
     """Status rates, unscored answers, position counts and the consistency statistics."""
-    st, df = ctx.stats, ctx.responses
+    st, df = ctx.stats, ctx.all_responses  # response quality describes every answer, screened out or not
     keys = ["model", "persona", "instrument"]
     tab = pd.crosstab([df[k] for k in keys], df["status"])
     for s in STATUSES:

@@ -15,7 +15,7 @@ def compute(ctx: Context) -> None:
     """Provenance tables: run info, instruments, models, design factors, personas, cell counts, versions."""
     from ... import __version__
 
-    st, m, df = ctx.stats, ctx.manifest, ctx.responses
+    st, m, df = ctx.stats, ctx.manifest, ctx.all_responses
     info = [("study id", m.get("study_id")), ("study hash (sha256 of the normalised study file)", m.get("study_hash")),
             ("data hash (sha256 of all answers)", data_hash(df)), ("seed", m.get("seed")),
             ("created", m.get("created")), ("updated", m.get("updated")),

@@ -1,0 +1,53 @@
+"""The report screens the answers before any trait statistic: invalid cells are left out and bannered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from psychometrika.engine import run_study
+from psychometrika.report.statistics import compute_statistics
+from psychometrika.tools.simulate import write_population_study
+
+
+@pytest.fixture(scope="module")
+def artefact_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("artefact")
+    study = write_population_study(folder, planted={"first": {"position_bias": 40.0}}, study_id="report-artefact")
+    run_study(study, folder / "run", progress=False)
+    return folder / "run"
+
+
+def test_invalid_cells_are_left_out_of_trait_statistics_and_bannered(artefact_run):
+    st = compute_statistics(artefact_run, sections=("study", "quality", "reliability", "effects"))
+    sc = st["screening"].set_index("persona")
+    assert sc.loc["first", "status"] == "invalid" and "position-driven" in sc.loc["first", "flags"]
+    assert st.notes["study"][0].startswith("Screening: bfi-25 (population): 1 of 11 persona cells invalid (first:")
+    # trait statistics: the planted position-only responder is not in the scores
+    assert "first" not in set(st["scale_scores"]["persona"]) and "p0" in set(st["scale_scores"]["persona"])
+    # response quality still describes every answer, the screened-out ones included
+    assert "first" in set(st["positional_bias"]["persona"]) if "persona" in st["positional_bias"] else True
+    kept = compute_statistics(artefact_run, sections=("study",), keep_invalid=True)
+    assert "first" in set(kept["scale_scores"]["persona"]) and "kept on request" in kept.notes["study"][0]
+
+
+def test_figures_show_every_position_distinct_facets_and_spell_cohens_d():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from psychometrika.report import figures as rf
+
+    pc = pd.DataFrame({"instrument": "x", "n_options": 5, "model": "m", "position": [1, 3], "share": [0.9, 0.1]})
+    fig = rf.position_bars(pc)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4", "5"]
+    comp = pd.DataFrame({"instrument": "x", "scale": "E", "model": "m", "component": [f"c{i}" for i in range(12)],
+                         "share": 1.0})
+    fig = rf.variance_bars(comp, "share", "component")
+    bars = {}
+    for patch in fig.axes[0].patches:
+        bars.setdefault((tuple(round(c, 3) for c in patch.get_facecolor()), patch.get_hatch() or ""), 0)
+    assert len(bars) == 12  # every facet has its own colour-and-hatch
+    assert rf.EFFECT_LABELS == {"d": "Cohen's d", "g": "Hedges' g"}
