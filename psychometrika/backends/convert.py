@@ -1,4 +1,4 @@
-"""Deprecated alias: the GGUF converter moved to :mod:`psychometrika.tools.convert`.
+"""Deprecated alias: the GGUF converter moved to :mod:`psychometrika.models.convert`.
 
 ``import psychometrika.backends.convert`` keeps working (it is the same module object) and warns once.
 """
@@ -6,7 +6,7 @@
 import sys
 import warnings
 
-from ..tools import convert as _moved
+from ..models import convert as _moved
 
-warnings.warn("psychometrika.backends.convert moved to psychometrika.tools.convert", DeprecationWarning, stacklevel=2)
+warnings.warn("psychometrika.backends.convert moved to psychometrika.models.convert", DeprecationWarning, stacklevel=2)
 sys.modules[__name__] = _moved

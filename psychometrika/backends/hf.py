@@ -35,7 +35,7 @@ from typing import Any, Sequence
 from ..errors import BackendError
 from .chat import common_head, encode_generate_requests, encode_score_request, render_chat
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
-from .embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
+from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}

@@ -15,7 +15,7 @@ Generate mode is vLLM sampling (greedy at temperature 0, else seeded per request
 On CPU vLLM needs, before ``import vllm``: ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` (or an
 ``if __name__ == "__main__":`` guard in scripts), ``OMP_NUM_THREADS`` and ``VLLM_CPU_KVCACHE_SPACE`` (GiB);
 see ``.ci/setup-vllm.sh``. GGUF files (the embedded model included) are converted once to a bf16 safetensors
-folder (:mod:`psychometrika.tools.convert`), which is what vLLM loads.
+folder (:mod:`psychometrika.models.convert`), which is what vLLM loads.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from ..errors import BackendError
 from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
 from .chat import encode_generate_requests, encode_score_request, render_chat
-from .embedded import EMBEDDED_ID, embedded_gguf, file_sha256, is_embedded, weights_sha256
+from ..models.embedded import EMBEDDED_ID, embedded_gguf, file_sha256, is_embedded, weights_sha256
 
 #: vLLM's upper bound on ``logprob_token_ids`` per request (``vllm.sampling_params.MAX_LOGPROB_TOKEN_IDS``).
 _MAX_IDS = 128
@@ -39,7 +39,7 @@ def resolve_model(model: str | None, dtype: str = "bfloat16") -> tuple[str, str,
     GGUF sources are converted to safetensors once (cached); their hash is the GGUF file's, so the same
     model has the same identity in every backend.
     """
-    from ..tools.convert import gguf_to_safetensors
+    from ..models.convert import gguf_to_safetensors
 
     if is_embedded(model):
         src = embedded_gguf()

@@ -51,7 +51,7 @@ def convert(gguf: str = typer.Argument("embedded", help="A .gguf file, or 'embed
             out: Path | None = typer.Argument(None, help="Output folder (default: the psychometrika cache)."),
             dtype: str = typer.Option("bfloat16", "--dtype", help="bfloat16, float16 or float32.")) -> None:
     """Convert a GGUF model into a safetensors folder (what vLLM loads)."""
-    from ..tools.convert import gguf_to_safetensors
+    from ..models.convert import gguf_to_safetensors
 
     console.print(str(gguf_to_safetensors(gguf, out, dtype=dtype)))
 

