@@ -99,6 +99,9 @@ def _alpha_stats(C: np.ndarray, R: np.ndarray) -> dict[str, float]:
     """psych's internal ``alpha.1``: raw/std alpha, G6, average r, S/N, Q (for ase), var.r, med.r."""
     n = C.shape[1]
     sumC = float(C.sum())
+    if not sumC > 1e-12 * max(float(np.trace(C)), 1.0):
+        raise DataError("alpha is undefined: the total score has no variance (every respondent has the same sum "
+                        "of these items, e.g. items keyed in opposite directions that cancel); check the keys")
     alpha_raw = (1 - np.trace(C) / sumC) * (n / (n - 1))
     sumR = float(R.sum())
     alpha_std = (1 - n / sumR) * (n / (n - 1))
@@ -107,7 +110,7 @@ def _alpha_stats(C: np.ndarray, R: np.ndarray) -> dict[str, float]:
     low = R[np.tril_indices(n, -1)]
     var_r = float(np.var(low, ddof=1)) if len(low) > 1 else float("nan")
     med_r = float(np.median(low))
-    sn = n * av_r / (1 - av_r)
+    sn = n * av_r / (1 - av_r) if av_r < 1 else math.inf  # perfectly correlated items: R's n * 1 / 0 = Inf
     CC = C @ C
     Q = (2 * n ** 2 / ((n - 1) ** 2 * sumC ** 3)) * (sumC * (np.trace(CC) + np.trace(C) ** 2)
                                                       - 2 * (np.trace(C) * CC.sum()))

@@ -5,6 +5,7 @@ Also the opt-in, seedable bootstrap of ``alpha`` (issue 22.4).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -110,3 +111,17 @@ def test_alpha_bootstraps_only_when_asked():
     assert boot.ci.loc["Bootstrap", "CI_low"] != other.ci.loc["Bootstrap", "CI_low"]
     assert "200 resamples, seed = 7" in boot.summary()
     assert plain.total["raw_alpha"] == boot.total["raw_alpha"]
+
+
+def test_alpha_on_perfectly_correlated_items_is_one_with_infinite_signal_to_noise():
+    # psych::alpha on three identical items: raw_alpha 1, S/N Inf (R divides by zero), no foreign exception
+    x = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5], "c": [1, 2, 3, 4, 5]}, dtype=float)
+    res = pm.alpha(x)
+    assert res.total["raw_alpha"] == pytest.approx(1.0)
+    assert math.isinf(res.total["S_N"])
+
+
+def test_alpha_with_a_constant_total_score_is_a_data_error():
+    x = pd.DataFrame({"a": [1, 5, 1, 5, 3], "b": [5, 1, 5, 1, 3], "c": [2, 2, 2, 2, 2]}, dtype=float)
+    with pytest.raises(DataError, match="total score has no variance"):
+        pm.alpha(x, check_keys=False)
