@@ -18,6 +18,9 @@ df = pm.read_run(run)                                # tidy table: one row per a
 screening = pm.screen(df)                            # response validity per model x instrument x persona
 print(pm.screening_banner(screening, kept=keep_invalid))
 df = pm.exclude_invalid(df, screening, keep=keep_invalid)
+if df.empty:                                         # nothing valid is left: say so instead of failing
+    print("every answer was screened out (see above): nothing to analyse; --keep-invalid analyses them anyway")
+    sys.exit(0)
 print("Respondents are administration conditions of one model (persona x instruction x option order x seed), "
       "not independent people.")
 log = pm.WarningSummary()                            # warnings are recorded and summarised at the end, not hidden

@@ -17,6 +17,9 @@ df = pm.read_run(run)
 screening = pm.screen(df)                            # response validity per model x instrument x persona
 print(pm.screening_banner(screening, kept=keep_invalid))
 df = pm.exclude_invalid(df, screening, keep=keep_invalid)
+if df.empty:                                         # nothing valid is left: say so instead of failing
+    print("every answer was screened out (see above): nothing to analyse; --keep-invalid analyses them anyway")
+    sys.exit(0)
 log = pm.WarningSummary()                            # warnings are recorded and summarised at the end, not hidden
 study = pm.read_manifest(run)["study"]
 instruments = [pm.load_instrument(c if isinstance(c, str) else c["id"]) for c in study["instruments"]]

@@ -85,3 +85,12 @@ def test_scripts_screen_out_the_planted_position_only_responder(script, artefact
 def test_keep_invalid_keeps_them(artefact_run):
     out = _run("04_effect_sizes.py", artefact_run, "--keep-invalid")
     assert "kept on request" in out.splitlines()[0] and "persona = first" in out
+
+
+def test_scripts_on_a_run_whose_every_answer_is_screened_out(tmp_path):
+    # only a position-only responder: screening leaves nothing, and each script says so instead of failing
+    study = write_population_study(tmp_path, n_people=0, planted={"first": {"position_bias": 40.0}})
+    run_study(study, tmp_path / "run", progress=False)
+    for script in SCRIPTS:
+        out = _run(script, tmp_path / "run")
+        assert "every answer was screened out" in out, script
