@@ -14,11 +14,10 @@ run = next((a for a in sys.argv[1:] if not a.startswith("--")), "runs/quickstart
 keep_invalid = "--keep-invalid" in sys.argv          # keep screened-out answers (not recommended)
 
 df = pm.read_run(run)
-screening = pm.screen(df)                            # response validity per model x instrument x persona
-print(pm.screening_banner(screening, kept=keep_invalid))
-df = pm.exclude_invalid(df, screening, keep=keep_invalid)
-if df.empty:                                         # nothing valid is left: say so instead of failing
-    print("every answer was screened out (see above): nothing to analyse; --keep-invalid analyses them anyway")
+screened = pm.screen_and_exclude(df, keep=keep_invalid)  # screen; invalid cells leave the trait statistics
+print(screened.banner)                               # what was screened out and why
+df = screened.responses
+if df.empty:                                         # nothing valid is left (the banner says so): stop here
     sys.exit(0)
 log = pm.WarningSummary()                            # warnings are recorded and summarised at the end, not hidden
 study = pm.read_manifest(run)["study"]

@@ -54,7 +54,7 @@ def test_no_script_hides_warnings():
     for s in SCRIPTS:
         text = (REPO / "analyses" / s).read_text()
         assert "simplefilter" not in text and "pm.WarningSummary()" in text, s
-        assert "pm.screen(" in text and "pm.exclude_invalid(" in text, s
+        assert "pm.screen_and_exclude(" in text, s
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -93,4 +93,4 @@ def test_scripts_on_a_run_whose_every_answer_is_screened_out(tmp_path):
     run_study(study, tmp_path / "run", progress=False)
     for script in SCRIPTS:
         out = _run(script, tmp_path / "run")
-        assert "every answer was screened out" in out, script
+        assert "Every answer was screened out: nothing is left to analyse" in out, script

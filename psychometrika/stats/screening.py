@@ -84,7 +84,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,8 @@ import pandas as pd
 from psychometrika.answers.columns import RESPONDENT_COLUMNS
 from psychometrika.errors import DataError
 
-__all__ = ["SCREENING_LEVELS", "ScreeningRules", "exclude_invalid", "screen", "screening_banner"]
+__all__ = ["SCREENING_LEVELS", "Screened", "ScreeningRules", "exclude_invalid", "screen", "screen_and_exclude",
+           "screening_banner"]
 
 #: The classification levels, from best to worst.
 SCREENING_LEVELS: tuple[str, ...] = ("valid", "suspect", "invalid")
@@ -474,3 +475,30 @@ def screening_banner(screening: pd.DataFrame, *, kept: bool = False) -> str:
     if not lines:
         return "Screening: all screened cells are valid."
     return "Screening: " + "\n".join(lines)
+
+
+#: The banner's last line when screening leaves no answer to analyse.
+NOTHING_LEFT = "Every answer was screened out: nothing is left to analyse (keep=True / --keep-invalid keeps them)."
+
+
+class Screened(NamedTuple):
+    """The result of :func:`screen_and_exclude`."""
+
+    responses: pd.DataFrame  #: the answers trait statistics use (invalid cells left out unless ``keep``)
+    screening: pd.DataFrame  #: the table of :func:`screen`
+    banner: str              #: :func:`screening_banner`, plus :data:`NOTHING_LEFT` when no answer is left
+
+
+def screen_and_exclude(responses: pd.DataFrame, *, keep: bool = False, **screen_kw: Any) -> Screened:
+    """Screen the answers, then leave the invalid cells out: the first step of every analysis script.
+
+    Equal to ``screening = screen(responses, **screen_kw)``, ``exclude_invalid(responses, screening, keep=keep)``
+    and ``screening_banner(screening, kept=keep)``; when nothing is left the banner says so in its last line,
+    so a script can print the banner and stop on ``result.responses.empty``.
+    """
+    screening = screen(responses, **screen_kw)
+    kept = exclude_invalid(responses, screening, keep=keep)
+    banner = screening_banner(screening, kept=keep)
+    if kept.empty:
+        banner = f"{banner}\n{NOTHING_LEFT}"
+    return Screened(kept, screening, banner)

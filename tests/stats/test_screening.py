@@ -152,3 +152,16 @@ def test_banner_says_what_was_excluded_and_why(planted):
     assert "kept on request" in pm.screening_banner(pm.screen(planted), kept=True)
     trait_only = planted[planted.persona == "trait"]
     assert pm.screening_banner(pm.screen(trait_only)) == "Screening: all screened cells are valid."
+
+
+def test_screen_and_exclude_equals_its_three_steps_and_says_when_nothing_is_left(planted):
+    sc = pm.screen(planted)
+    res = pm.screen_and_exclude(planted)
+    pd.testing.assert_frame_equal(res.screening, sc)
+    pd.testing.assert_frame_equal(res.responses, pm.exclude_invalid(planted, sc))
+    assert res.banner == pm.screening_banner(sc) and set(res.responses.persona) == {"trait", "yes"}
+    kept = pm.screen_and_exclude(planted, keep=True)
+    assert len(kept.responses) == len(planted) and "nothing is left" not in kept.banner
+    only_first = planted[planted.persona == "first"]
+    none_left = pm.screen_and_exclude(only_first)
+    assert none_left.responses.empty and none_left.banner.endswith(pm.stats.screening.NOTHING_LEFT)
