@@ -51,3 +51,13 @@ def test_figures_show_every_position_distinct_facets_and_spell_cohens_d():
         bars.setdefault((tuple(round(c, 3) for c in patch.get_facecolor()), patch.get_hatch() or ""), 0)
     assert len(bars) == 12  # every facet has its own colour-and-hatch
     assert rf.EFFECT_LABELS == {"d": "Cohen's d", "g": "Hedges' g"}
+
+
+def test_a_factor_solution_below_its_information_rule_is_withheld_in_words(artefact_run):
+    # 10 valid personas x 2 option orders = 20 respondents for bfi-25's 25 items: the correlation matrix is
+    # singular, so no EFA, parallel analysis or CFA is printed, and the note says why in words
+    st = compute_statistics(artefact_run, sections=("study", "factor"))
+    assert st.notes["factor"] == ["bfi-25 (population): parallel analysis, EFA and CFA not estimable (n = 20; "
+                                  "needs ≥ 26 = items + 1 for a non-singular correlation matrix); no factor "
+                                  "solution is shown."]
+    assert st["efa_fit"].empty and st["parallel_summary"].empty and "cfa_fit" not in st.tables

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...instruments.schema import Instrument
 from ...stats import cfa, congruence, fa, fa_parallel
+from ...stats.guards import guard
 from ..results import ReportStatistics
 from .context import Context, as_float, attempt, domains, item_text, ordered_items, wide
 
@@ -42,9 +43,14 @@ def compute(ctx: Context) -> None:
             if k < MIN_ITEMS or n < MIN_RESPONDENTS:
                 st.note("factor", f"{where}: {k} item(s), {n} respondent(s) — too few for factor analysis.")
                 continue
-            if n < k:
-                st.note("factor", f"{where}: only {n} respondents for {k} items; the correlation matrix is singular "
-                                  "and was smoothed, so the factor solutions are unstable.")
+            rule = guard("efa", n, items=k, warn=False)  # n <= items: a singular correlation matrix
+            if not rule.estimable:
+                st.note("factor", f"{where}: parallel analysis, EFA and CFA {rule.text()}; no factor solution "
+                                  "is shown.")
+                continue
+            if not rule.adequate:
+                st.note("factor", f"{where}: caution: too little information for a stable factor solution "
+                                  f"({rule.reason}).")
             p = attempt(st, "factor", f"{where}: parallel analysis",
                         lambda: fa_parallel(data, n_iter=PARALLEL_ITERATIONS, seed=ctx.seed))
             if p is not None:

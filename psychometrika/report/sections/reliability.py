@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...instruments.schema import Instrument
 from ...stats import alpha, compare_norms, omega, split_half
+from ...stats.guards import guard
 from .context import Context, attempt, item_text, ordered_items, scale_name, tidy, wide
 
 #: Fewest items and respondents for which reliability is estimated at all.
@@ -77,7 +78,10 @@ def compute(ctx: Context) -> None:
                        G6=float(a.total["G6"]), average_r=float(a.total["average_r"]),
                        mean=float(a.total["mean"]), sd=float(a.total["sd"]))
             item_rows += _item_rows(a, ins, ctx.kind(iid), iid, scale, model, n)
-        if k >= MIN_OMEGA_ITEMS:
+        omega_rule = guard("omega", n, items=k, alpha_defined=a is not None, warn=False)
+        if k >= MIN_OMEGA_ITEMS and not omega_rule.estimable:
+            st.note("reliability", f"{where}: omega {omega_rule.text()}.")
+        elif k >= MIN_OMEGA_ITEMS:
             nf = omega_factors(k)
             o = attempt(st, "reliability", f"{where}: omega", lambda: omega(data, nfactors=nf))
             if o is not None:
