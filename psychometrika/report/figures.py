@@ -244,16 +244,19 @@ def matrix_heatmap(m: pd.DataFrame, title: str, label: str = "r") -> Any:
 
 # ----------------------------------------------------------------------------------------- effect sizes
 def means_plot(means: pd.DataFrame) -> Any:
-    """Mean scale score per persona (colour) for each scale (rows), one panel per model."""
+    """Mean scale score per persona (colour) for each scale: one row of panels per instrument, each on that
+    instrument's own score range (Likert 1-5, SJT -1..1 and games 0-10 never share an axis), one column per model."""
     import seaborn as sns
 
     d = means.copy()
-    d["scale_label"] = d["instrument"] + " · " + d["scale"].astype(str)
+    d["scale"] = d["scale"].astype(str)
     dodge = 0.4 if d["persona"].nunique() > 1 else False
-    g = sns.catplot(data=d, kind="point", y="scale_label", x="mean", hue="persona", col="model", palette=PALETTE,
-                    linestyle="none", dodge=dodge, height=max(2.8, 0.3 * d["scale_label"].nunique() + 1.2),
-                    aspect=1.3, errorbar=None, markers="o")
-    g.set_axis_labels("mean scale score", "")
+    most_scales = int(d.groupby("instrument")["scale"].nunique().max())
+    g = sns.catplot(data=d, kind="point", y="scale", x="mean", hue="persona", row="instrument", col="model",
+                    sharex="row", sharey=False, palette=PALETTE, linestyle="none", dodge=dodge,
+                    height=max(2.2, 0.3 * most_scales + 1.2), aspect=1.6, errorbar=None, markers="o")
+    g.set_axis_labels("mean scale score (the instrument's own scale)", "")
+    g.set_titles(row_template="{row_name}", col_template="{col_name}")
     return g.figure
 
 

@@ -61,3 +61,22 @@ def test_a_factor_solution_below_its_information_rule_is_withheld_in_words(artef
                                   "needs ≥ 26 = items + 1 for a non-singular correlation matrix); no factor "
                                   "solution is shown."]
     assert st["efa_fit"].empty and st["parallel_summary"].empty and "cfa_fit" not in st.tables
+
+
+def test_persona_means_put_each_instrument_on_its_own_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from psychometrika.report import figures as rf
+
+    means = pd.DataFrame({"instrument": ["bfi-44"] * 4 + ["econ-games"] * 2, "scale": ["E", "A", "E", "A", "trust",
+                          "fairness"], "model": "m", "persona": ["warm", "warm", "cold", "cold", "warm", "cold"],
+                          "mean": [3.5, 4.0, 2.0, 2.5, 7.0, 3.0], "sd": 0.1, "n": 4})
+    axes = rf.means_plot(means).axes
+    assert len(axes) == 2
+    likert, games = axes
+    assert [t.get_text() for t in likert.get_yticklabels()] == ["E", "A"]
+    assert [t.get_text() for t in games.get_yticklabels()] == ["trust", "fairness"]
+    assert likert.get_xlim()[1] < 5 and games.get_xlim()[1] > 6.5  # own ranges, not one shared axis
