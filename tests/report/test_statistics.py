@@ -238,6 +238,11 @@ def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_
     st = compute_statistics(tmp_path / "run", keep_invalid=True)  # kept: the guards of each statistic
     assert {"econ-games:TRUST", "sjt-core:A"} <= set(st["self_behaviour"]["behaviour"])
     assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3", "ipip-16pf"}
+    sb = st["self_behaviour"]
+    assert sb["p"].notna().sum() >= 2
+    for _, g in sb.groupby("model"):  # Holm over each model's table, as R's p.adjust(p, "holm")
+        assert np.allclose(g["p_holm"], pm.holm(g["p"].tolist()), equal_nan=True)
+        assert (g["p_holm"].dropna() >= g.loc[g["p_holm"].notna(), "p"]).all()
     rel = st["reliability"]
     assert rel.loc[rel["instrument"] == "bfi-44", "alpha"].isna().all()
     assert any("bfi-44 A (sim): not computed (" in n and "reliability is undefined" in n

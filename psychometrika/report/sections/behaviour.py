@@ -7,12 +7,13 @@ from __future__ import annotations
 import pandas as pd
 
 from ...stats import cor_ci, mtmm
+from ...stats.guards import holm
 from .context import Context, attempt, label
 
 #: Fewest paired respondents for a correlation.
 MIN_PAIRS = 4
 COLUMNS = ["model", "questionnaire", "behaviour", "trait_q", "trait_b", "same_trait", "n", "r", "ci_low", "ci_high",
-           "p"]
+           "p", "p_holm"]
 
 
 def compute(ctx: Context) -> None:
@@ -48,7 +49,10 @@ def compute(ctx: Context) -> None:
                         row.update(r=float(r0["r"]), ci_low=float(r0["CI_low"]), ci_high=float(r0["CI_high"]),
                                    p=float(r0["p"]))
                 rows.append(row)
-    st.add("self_behaviour", pd.DataFrame(rows).reindex(columns=COLUMNS), "behaviour",
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    for _, idx in table.groupby("model", dropna=False).groups.items():  # Holm over each model's table
+        table.loc[idx, "p_holm"] = holm(table.loc[idx, "p"].tolist())
+    st.add("self_behaviour", table, "behaviour",
            ids=["model", "questionnaire", "behaviour", "trait_q", "trait_b", "same_trait"])
     _mtmm(ctx, sc, keys)
 
