@@ -124,7 +124,7 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
 
     if not study.exists():
         raise StudyError(f"{study} not found", hint="run this command from the repository root, or pass --study")
-    run(study, out=out, force=False, batch_size=64, no_progress=False, ray=None, workers=None)
+    run(study, out=out, force=False, batch_size=64, no_progress=False, ray=None, workers=None, max_prompts=None)
     from ..design.factors import expand_factors
     from ..design.study import load_study
     from ..scoring import behaviour_scores
