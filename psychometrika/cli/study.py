@@ -130,10 +130,16 @@ def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--s
     from ..scoring import behaviour_scores
     from ..store.store import read_run
 
+    from ..stats.screening import screen_and_exclude
+
     insts = [a.instrument for a in expand_factors(load_study(study)).instruments]
-    scores = behaviour_scores(read_run(out), insts)  # questionnaires, SJTs and games alike
-    table = scores.groupby(["instrument", "scale", "persona"])["score"].mean().unstack("persona").round(2)
-    console.print(table.to_string())
+    screened = screen_and_exclude(read_run(out))  # the trait table leaves screened-out answers out
+    console.print(screened.banner)
+    if not screened.responses.empty:
+        scores = behaviour_scores(screened.responses, insts)  # questionnaires, SJTs and games alike
+        table = scores.groupby(["instrument", "scale", "persona"])["score"].mean().unstack("persona").round(2)
+        console.print("Mean trait scores of the answers that passed screening:")
+        console.print(table.to_string())
     if no_report:
         return
     from ..report.build import build_report

@@ -24,4 +24,9 @@ def test_quickstart_command_administers_and_prints_the_trait_table(tmp_path, cap
     assert exc.value.code == 0, out
     df = read_run(tmp_path / "run")
     assert set(df["instrument"]) == {"mini", "mini-sjt"} and set(df["persona"]) == {"none", "warm"}
-    assert "warm" in out and "mini" in out  # the instrument x scale x persona table
+    # the screening comes first; the trait table leaves the screened-out cell (mini-sjt, warm) out
+    assert out.index("Screening:") < out.index("Mean trait scores of the answers that passed screening:")
+    assert "mini-sjt (dum): 1 of 2 persona cells invalid (warm:" in out
+    table = out.split("passed screening:")[1]
+    sjt_row = next(line for line in table.splitlines() if line.startswith("mini-sjt"))
+    assert sjt_row.split()[-1] == "NaN"  # warm's SJT answers were screened out
