@@ -19,7 +19,9 @@ def planted_dir(planted_run, tmp_path_factory):  # noqa: F811
 
 
 def test_section_tables_on_a_planted_shaped_run(planted_dir):
-    st = compute_statistics(planted_dir, sections=["study", "personas"])
+    # the planted answers of the middle levels are one option throughout, which screening rightly calls
+    # one-option responding: keep them, since this test checks the shaping arithmetic on known answers
+    st = compute_statistics(planted_dir, sections=["study", "personas"], keep_invalid=True)
     pop = st.tables["persona_population"].set_index(["attribute", "value"])
     assert pop.loc[("shaping_design", "concurrent"), "n_personas"] == 27
     assert pop.loc[("shaping_design", "single"), "n_personas"] == 9

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,26 +140,27 @@ def _bomb(levels: int = 9) -> str:
     return "\n".join(lines)
 
 
-def _timed(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float, int]:
-    """Run the CLI: its result, wall seconds and peak resident memory in KiB of this child alone.
+#: Runs the CLI and, at exit, writes the process's own peak resident memory (VmHWM of /proc/self/status, which
+#: starts afresh at exec) to the file named by $PEAK_FILE. ``ru_maxrss`` of a child is no use here: Linux carries
+#: the parent's high-water mark (the test session, several GB once a real model is loaded) over fork and exec.
+_PEAK_WRAPPER = """
+import atexit, os, re, runpy, sys
+def _peak():
+    kib = re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)
+    open(os.environ["PEAK_FILE"], "w").write(kib)
+atexit.register(_peak)
+sys.argv = ["psychometrika", *sys.argv[1:]]
+runpy.run_module("psychometrika", run_name="__main__")
+"""
 
-    The peak comes from ``os.wait4`` for this one process (``RUSAGE_CHILDREN`` would be the largest of every
-    child the test session has reaped, real-model runs included)."""
+
+def _timed(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float, int]:
+    """Run the CLI: its result, wall seconds and the peak resident memory (KiB) of that process alone."""
+    peak = cwd / "peak.kib"
     t = time.time()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "psychometrika", *args], stdout=out, stderr=err, text=True,
-                                cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        watchdog = threading.Timer(30, proc.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            watchdog.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        res = subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
-    return res, time.time() - t, usage.ru_maxrss
+    res = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *args], capture_output=True, text=True, cwd=cwd,
+                         timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT), "PEAK_FILE": str(peak)})
+    return res, time.time() - t, int(peak.read_text())
 
 
 def test_an_alias_bomb_in_a_backend_setting_is_refused_with_its_line(tmp_path):

@@ -85,7 +85,7 @@ def compute(ctx: Context) -> None:
     """Tables ``persona_population``, ``persona_attribute_effects``, ``shaping_validity``, ``shaping_matrix``,
     ``shaping_levels``."""
     st = ctx.stats
-    resp = ctx.responses
+    resp = ctx.all_responses  # the population is the design: every persona administered, screened out or not
     if not any(c.startswith("persona_") for c in resp.columns):
         st.note("personas", "The run's personas carry no attributes (inline personas with an id and a text only), "
                             "so there is no population to describe and no shaping to validate.")
