@@ -229,7 +229,8 @@ def _respondent_measures(cell: pd.DataFrame, resp_cols: list[str], source: str) 
         r = ok.loc[idx]
         if len(r) < 2:
             continue
-        order = sorted(range(len(r)), key=lambda i: _natural_key(r["item"].iloc[i]))
+        item_ids = r["item"].tolist()
+        order = sorted(range(len(item_ids)), key=lambda i: _natural_key(item_ids[i]))
         if "chosen_option" in r and (r["chosen_option"] >= 0).any():
             opts = r["chosen_option"].to_numpy()[order]
             opts = [o for o in opts if o >= 0]
