@@ -120,6 +120,12 @@ def test_study_runs_and_resumes_on_vllm(llm, tmp_path):
     assert (rev["permutation"].apply(list) == [[4, 3, 2, 1, 0]] * len(rev)).all()
 
 
+#: Server and in-process vLLM run bf16 logits in different batch shapes; on the 2-core CI machine of 2026-12-02
+#: their option log-probs differed by up to one bf16 rounding step of a logit in [16, 32) (0.125), also at the
+#: commit before that session (measured: 0.06-0.14, argmax always equal). The argmax check above stays exact.
+BF16_LOGIT_STEP = 0.15
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -154,7 +160,7 @@ def test_openai_backend_against_the_vllm_server(llm, rows, tmp_path):
             assert h.error is None and loc.error is None, (h.error, loc.error)
             assert int(np.argmax(h.logprobs)) == int(np.argmax(loc.logprobs))
             top = np.asarray(h.logprobs) > min(h.logprobs) + 1e-9
-            assert np.allclose(np.asarray(h.logprobs)[top], np.asarray(loc.logprobs)[top], atol=0.05)
+            assert np.allclose(np.asarray(h.logprobs)[top], np.asarray(loc.logprobs)[top], atol=BF16_LOGIT_STEP)
         gen = client.generate(generate_requests(sub[:4]))
         assert all(g.error is None and g.text for g in gen)
         assert [g.text for g in gen] == [g.text for g in llm.generate(generate_requests(sub[:4]))]
