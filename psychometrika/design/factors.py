@@ -107,8 +107,7 @@ def study_personas(study: Study) -> list[Persona]:
     (files relative to the study file, else to the working folder)."""
     if not study.personas.needs_resolving():
         return list(study.personas.items)
-    base = Path(study.source).parent if study.source else None
-    return resolve_personas(study.personas, base)
+    return resolve_personas(study.personas, study.base_dir)
 
 
 def _load_choice(study: Study, name: str) -> Instrument:
@@ -120,7 +119,7 @@ def _load_choice(study: Study, name: str) -> Instrument:
         hint = None
         if is_path_like(name) and not Path(target).exists() and Path(name).exists():
             hint = (f"relative instrument paths are relative to the study file's folder "
-                    f"({Path(study.source or '.').parent}); {name} exists relative to the current folder: "
+                    f"({study.base_dir or Path('.')}); {name} exists relative to the current folder: "
                     "write the path relative to the study file, or give an absolute path")
         raise StudyError(f"instrument {name!r}: {exc}", file=study.source, field="instruments",
                          hint=hint) from None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -180,6 +181,7 @@ class Study(_Strict):
     executor: Literal["local", "ray"] = "local"
 
     _source: str | None = PrivateAttr(default=None)
+    _base_dir: str | None = PrivateAttr(default=None)
     _inputs: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -204,13 +206,23 @@ class Study(_Strict):
         """Path of the study file (None when built in memory)."""
         return self._source
 
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths of the study file are resolved against: the study file's folder, or the
+        folder given to :func:`load_study` (a re-run of a copied study file resolves against the original
+        study's folder, recorded in the run manifest as ``study_dir``); None for a study built in memory."""
+        if self._base_dir is not None:
+            return Path(self._base_dir)
+        return Path(self._source).parent if self._source is not None else None
+
     def resolve(self, name: str | Path) -> Path:
         """A relative path written in the study file, resolved by THE rule: against the study file's folder
-        (the current folder for a study built in memory). Absolute paths are kept."""
+        (:attr:`base_dir`; the current folder for a study built in memory). Absolute paths are kept."""
         p = Path(name).expanduser()
-        if p.is_absolute() or self._source is None:
+        base = self.base_dir
+        if p.is_absolute() or base is None:
             return p
-        return Path(self._source).parent / p
+        return base / p
 
 
 def is_path_like(name: str) -> bool:
@@ -249,17 +261,25 @@ def study_inputs(study: Study) -> dict[str, str]:
 
     out = dict(study._inputs)
     out.update(instrument_digests(study, by_file=True))
-    return out
+    # absolute paths: the manifest's record must name the same file whatever folder a later command runs in
+    return {(os.path.abspath(k) if Path(k).exists() else k): v for k, v in out.items()}
 
 
-def load_study(path: str | Path) -> Study:
-    """Load and validate a study YAML file; errors name file, line, column and field."""
+def load_study(path: str | Path, base_dir: str | Path | None = None) -> Study:
+    """Load and validate a study YAML file; errors name file, line, column and field.
+
+    Relative paths in it (instrument and persona files) are resolved against the file's folder, or against
+    ``base_dir`` when given (``psychometrika reproduce`` loads a run folder's copy of the study file against the
+    original study's folder)."""
     study, _ = load_model(path, Study, StudyError, what="study file")
     study._source = str(path)
+    base = Path(base_dir) if base_dir is not None else Path(path).parent
+    if base_dir is not None:
+        study._base_dir = str(base_dir)
     if study.personas.needs_resolving():  # files, bank, generator, shaping -> items (design/personas.py)
         inputs: dict[str, str] = {}
         try:
-            block = materialise(study.personas, Path(path).parent, inputs)
+            block = materialise(study.personas, base, inputs)
         except StudyError as exc:
             if exc.file is None:  # name the study file; "personas.x.y: problem" -> field personas.x.y
                 where, sep, rest = exc.message.partition(": ")
@@ -269,5 +289,6 @@ def load_study(path: str | Path) -> Study:
             raise exc from None
         study = study.model_copy(update={"personas": block})
         study._source = str(path)
+        study._base_dir = None if base_dir is None else str(base_dir)
         study._inputs = inputs
     return study

@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -67,6 +68,9 @@ def build_manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[s
         "study_id": study.id,
         "study_hash": s_hash,
         "study": study.model_dump(mode="json"),
+        # the folder the study's relative paths (instrument and persona files) were resolved against, so that
+        # `psychometrika reproduce` resolves the run folder's copy of the study file the same way
+        "study_dir": str((study.base_dir or Path.cwd()).absolute()),
         "seed": study.seed,
         "created": (previous or {}).get("created", time.strftime(_TIME_FORMAT)),
         "updated": time.strftime(_TIME_FORMAT),

@@ -10,6 +10,7 @@ folder. Comparing the two runs' statistics is the report's job
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,25 @@ def _locate(source: str | Path) -> tuple[Path, dict[str, Any], Path | None]:
 
 
 def _study_of(manifest_path: Path, manifest: dict[str, Any]):
-    """The study of a run: its ``study.yaml`` copy, else the manifest's copy; plus a note on its hash."""
+    """The study of a run: its ``study.yaml`` copy, else the manifest's copy; plus notes on how it was loaded
+    and on its hash.
+
+    Relative paths in the copy (instrument and persona files) are resolved against the original study file's
+    folder, recorded in the manifest as ``study_dir`` (as the original run resolved them); a manifest without
+    it (runs before it was recorded) resolves them against the run folder. When the copy cannot be loaded (a
+    persona file moved or deleted since the run) the manifest's copy is used: its personas are the population
+    as expanded at run time, and the note says why."""
+    base = manifest.get("study_dir")
+    base = base if base and Path(base).is_dir() else None
+    notes: list[str] = []
     study = None
     copy = manifest_path.parent / "study.yaml"
     if copy.exists():
         try:
-            study = load_study(copy)
-        except Exception:  # noqa: BLE001 - fall back to the manifest's copy below
+            study = load_study(copy, base_dir=base)
+        except PsychometrikaError as exc:
+            notes.append(f"the run's study.yaml could not be loaded ({exc}); the manifest's copy of the study is "
+                         "used (personas as expanded when the run was made)")
             study = None
     if study is None:
         if not manifest.get("study"):
@@ -72,13 +85,39 @@ def _study_of(manifest_path: Path, manifest: dict[str, Any]):
         except Exception as exc:  # noqa: BLE001 - pydantic's message, shortened
             raise ReproduceError(f"the study in {manifest_path} is not valid for this version of psychometrika: "
                               f"{str(exc).splitlines()[0]}") from None
+        if base is not None:
+            study._base_dir = base
+    if base is not None:
+        notes.append(f"relative paths resolved against the original study folder {base}")
+    elif manifest.get("study_dir"):
+        notes.append(f"the original study folder {manifest['study_dir']} no longer exists; relative paths resolved "
+                     "against the run folder")
     h = study_hash(study)
     if manifest.get("study_hash") and h != manifest["study_hash"]:
-        note = (f"study hash differs ({str(manifest['study_hash'])[:12]} in the manifest, {h[:12]} now): the study "
-                "file or the study format changed since the run (e.g. a new setting with a default)")
+        notes.append(f"study hash differs ({str(manifest['study_hash'])[:12]} in the manifest, {h[:12]} now): the "
+                     "study file, a persona or instrument file, or the study format changed since the run (e.g. a "
+                     "new setting with a default)")
     else:
-        note = f"study hash: identical ({h[:12]}…)"
-    return study, note
+        notes.append(f"study hash: identical ({h[:12]}…)")
+    return study, notes
+
+
+def _input_checks(study: Study, manifest: dict[str, Any]) -> list[str]:
+    """Persona files of the study now against the sha256 the manifest recorded for them (instrument files are
+    checked by :func:`_instrument_checks`)."""
+    # keys are absolute paths (relative ones, of manifests written before they were made absolute, are relative
+    # to the folder the run was started in, which is not recorded: they match nothing and are not compared)
+    before = {k: v for k, v in (manifest.get("inputs") or {}).items() if os.path.isabs(k)}
+    now = {os.path.abspath(k): v for k, v in study._inputs.items()}
+    out = []
+    for name in sorted(now):
+        if name not in before:
+            continue
+        if before[name] != now[name]:
+            out.append(f"persona file {name}: changed since the run (sha256 {before[name][:12]} → {now[name][:12]})")
+        else:
+            out.append(f"persona file {name}: same sha256 as in the manifest")
+    return out
 
 
 def _instrument_checks(study, manifest: dict[str, Any]) -> list[str]:
@@ -116,8 +155,8 @@ def rerun(source: str | Path, out: str | Path, *, backend_factory: BackendFactor
     out = Path(out)
     if run is not None and out.resolve() == run.resolve():
         raise ReproduceError("--out must be a new folder, not the original run", hint="choose another folder")
-    study, note = _study_of(mp, manifest)
-    checks = [note, *_instrument_checks(study, manifest)]
+    study, notes = _study_of(mp, manifest)
+    checks = [*notes, *_instrument_checks(study, manifest), *_input_checks(study, manifest)]
     run_study(study, out, progress=progress, backend_factory=backend_factory, force=force)
     checks += _weight_checks(manifest, read_manifest(out))
     return Rerun(mp, manifest, run, out, checks)

@@ -33,9 +33,13 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any], dict[st
     study = manifest.get("study") or {}
     for choice in study.get("instruments", []):
         candidates.append(choice if isinstance(choice, str) else choice.get("id"))
-    study_file = run_dir / "study.yaml"
+    # a relative instrument path: against the original study's folder (recorded as study_dir), the current
+    # folder, the run folder
+    bases = [Path(manifest["study_dir"])] if manifest.get("study_dir") else []
+    bases.append(run_dir)
     for c in candidates:
-        for ref in (c, str((study_file.parent / c))) if c else ():
+        refs = [str(b / c) for b in bases[:1]] + [c] + [str(b / c) for b in bases[1:]] if c else []
+        for ref in refs:
             try:
                 ins = load_instrument(ref)
             except (PsychometrikaError, KeyError, OSError):
