@@ -115,9 +115,27 @@ def _setting_problem(key: str, value: Any, hint: Any) -> str | None:
 
 
 def make_backend(name: str, model: str | None = None, **settings: Any) -> Backend:
-    """Create backend ``name`` for ``model`` with its ``settings`` (the study file's ``models[].settings``)."""
+    """Create backend ``name`` for ``model`` with its ``settings`` (the study file's ``models[].settings``).
+
+    A registry reference (``model: pypi:<distribution>``) is resolved first by
+    :func:`psychometrika.models.registry.resolve` (assembling a chunked model into the cache once); the backend
+    receives the local file, and its :class:`ModelInfo` names the reference, with the packages, versions, file
+    sha256 and licence in ``extra["registry"]`` (recorded in the run manifest).
+    """
     check_settings(name, settings)
-    return backend_class(name)(model=model, **settings)
+    from ..models.registry import is_registry_ref, resolve
+
+    if not is_registry_ref(model):
+        return backend_class(name)(model=model, **settings)
+    if name not in {"transformers", "vllm"}:
+        raise BackendError(f"model {model!r}: a registry model is a local file, which backend {name!r} cannot load",
+                           hint="use backend: transformers (or vllm)")
+    resolved = resolve(str(model))
+    backend = backend_class(name)(model=str(resolved.path), **settings)
+    backend.info.model_id = str(model)
+    backend.info.weights_sha256 = resolved.sha256
+    backend.info.extra["registry"] = resolved.record()
+    return backend
 
 
 __all__ = ["BACKENDS", "Backend", "GenerateRequest", "GenerateResult", "Message", "ModelInfo", "ScoreRequest",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,9 +44,34 @@ def embedded_gguf() -> Path:
     return files[0]
 
 
-@lru_cache(maxsize=32)
+#: sha256 of files verified elsewhere (an assembled registry model checked against its record): path ->
+#: (size, mtime_ns, sha256), trusted while the file's size and mtime are unchanged
+_VERIFIED: dict[str, tuple[int, int, str]] = {}
+
+
+def remember_sha256(path: str | Path, sha256: str) -> None:
+    """Record that ``path`` has been verified to hash to ``sha256`` (so :func:`file_sha256` need not read it
+    again while its size and modification time stay the same)."""
+    st = os.stat(path)
+    _VERIFIED[str(Path(path))] = (st.st_size, st.st_mtime_ns, sha256)
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """sha256 of a file's bytes (cached per path for the process)."""
+    """sha256 of a file's bytes (cached per path for the process; a hash recorded by :func:`remember_sha256`
+    is used while the file's size and mtime match it)."""
+    known = _VERIFIED.get(str(Path(path)))
+    if known is not None:
+        try:
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) == known[:2]:
+                return known[2]
+        except OSError:
+            pass
+    return _hash_file(path, chunk)
+
+
+@lru_cache(maxsize=32)
+def _hash_file(path: str, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
