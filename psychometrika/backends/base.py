@@ -12,6 +12,10 @@ When the last message has the role ``assistant`` it is a *prefill*: the answer c
 
 Requests carry an opaque ``key`` that the engine uses to store results; backends return results
 in the same order as the requests.
+
+A request may carry a :class:`Steering`: add ``coef`` times a stored trait direction to the residual stream at
+the given layers (activation steering, issue 23). Only backends with ``supports_steering = True`` (the
+``transformers`` backend) honour it; the others refuse such a request with a :class:`~psychometrika.errors.BackendError`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,34 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass(frozen=True)
+class Steering:
+    """Add ``coef`` x the direction of a steering artefact to the residual stream at ``layers``.
+
+    ``vectors`` is the path of the artefact's ``.safetensors`` file (:mod:`psychometrika.models.steering`),
+    ``sha256`` the content hash its metadata records (a backend refuses a file that does not match, or one
+    built for other weights). Layer ``l`` (1-based) is the output of decoder block ``l``. A coefficient of 0
+    is no steering at all (:func:`active_steering` drops it), so it equals the unsteered model exactly.
+    Hashable: backends group requests by it, and never share a prefix cache across two steerings.
+    """
+
+    vectors: str
+    sha256: str
+    layers: tuple[int, ...]
+    coef: float
+
+    def key(self) -> tuple[str, tuple[int, ...], float]:
+        """What identifies the steering's effect (the file path is only where it lies)."""
+        return (self.sha256, tuple(self.layers), float(self.coef))
+
+
+def active_steering(steering: "Steering | None") -> "Steering | None":
+    """``steering``, or None when it does nothing (absent, coefficient 0, no layers)."""
+    if steering is None or float(steering.coef) == 0.0 or not steering.layers:
+        return None
+    return steering
 
 
 @dataclass(frozen=True)
@@ -33,6 +65,7 @@ class ScoreRequest:
     key: str
     messages: tuple[Message, ...]
     continuations: tuple[str, ...]
+    steering: Steering | None = None
 
 
 @dataclass
@@ -52,6 +85,7 @@ class GenerateRequest:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
+    steering: Steering | None = None
 
 
 @dataclass
@@ -76,7 +110,8 @@ class ModelInfo:
 
 @runtime_checkable
 class Backend(Protocol):
-    """What the engine needs from an inference backend."""
+    """What the engine needs from an inference backend (``supports_steering``, when present and true, says
+    that it honours :class:`Steering` on requests)."""
 
     info: ModelInfo
 

@@ -34,7 +34,8 @@ from typing import Any, Sequence
 
 from ..errors import BackendError
 from .chat import common_head, encode_generate_requests, encode_score_request, render_chat
-from .base import GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult
+from .base import (GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult, Steering,
+                   active_steering)
 from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
@@ -121,6 +122,9 @@ class TransformersBackend:
     """
 
     name = "transformers"
+    #: requests may carry a :class:`~.base.Steering` (added to the residual stream; see :meth:`_steered`)
+    supports_steering = True
+    _steer: dict[int, Any] | None = None
 
     def __init__(self, model: str | None = None, *, dtype: str = "auto", device: str = "cpu",
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
@@ -290,12 +294,20 @@ class TransformersBackend:
             if all(len(c) == len(common) + 1 for c in conts) and len({c[-1] for c in conts}) == len(conts):
                 rows.append((r, prompt + common, [c[-1:] for c in conts], len(common), len(prompt)))
                 continue
-            parts[r.key] = [_Part(f"{r.key}\x00{j}") for j in range(len(conts))]
+            parts[r.key] = [_Part(f"{r.key}\x00{j}", r.steering) for j in range(len(conts))]
             rows.extend((part, prompt + c[:-1], [c[-1:]], len(c) - 1, len(prompt))
                         for part, c in zip(parts[r.key], conts))
-        # sorted by tokens: rows sharing a prefix are neighbours, so a chunk holds few, whole prefix groups
-        for chunk in _even_chunks(sorted(rows, key=lambda e: e[1]), self.batch_size * 4):
-            self._guard(chunk, out, self._score_single)
+        # one pass per steering (most studies: one, unsteered): a chunk -- and so every prefix cache, which lives
+        # in one chunk -- never mixes two steerings, so a steered prefix is never reused unsteered
+        by_steering: dict[Any, list] = {}
+        for row in rows:
+            st = active_steering(getattr(row[0], "steering", None))
+            by_steering.setdefault(st.key() if st else None, [st, []])[1].append(row)
+        for st, group in by_steering.values():
+            with self._steered(st):
+                # sorted by tokens: rows sharing a prefix are neighbours, so a chunk holds few, whole prefix groups
+                for chunk in _even_chunks(sorted(group, key=lambda e: e[1]), self.batch_size * 4):
+                    self._guard(chunk, out, self._score_single)
         for key, split in parts.items():
             done = [out.pop(part.key) for part in split]
             error = next((d.error for d in done if d.error), None)
@@ -335,6 +347,36 @@ class TransformersBackend:
             ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
             mask[i, :len(s)] = 1
         return ids.to(self.device), mask.to(self.device)
+
+    @contextlib.contextmanager
+    def _steered(self, steering: Steering | None, hooks: bool | None = None):
+        """Steer the passes run inside the context: the lean forward gets the vectors (``steer=``), the
+        ``transformers`` forward (the fallback, or generation: ``hooks=True``) forward hooks on its decoder
+        blocks. ``None`` (or coefficient 0) changes nothing."""
+        steering = active_steering(steering)
+        if steering is None:
+            yield
+            return
+        from .steering import steering_hooks, steering_vectors
+
+        vectors = steering_vectors(self._torch, self.model, steering, self.info.weights_sha256, self.device)
+        use_hooks = self._fast is None if hooks is None else hooks
+        self._steer = None if use_hooks else vectors
+        try:
+            with steering_hooks(self.model, vectors if use_hooks else None):
+                yield
+        finally:
+            self._steer = None
+
+    def residual_activations(self, messages: Sequence[Sequence[Message]]):
+        """The residual stream at the last prompt token (the assistant turn opened) of each chat: float32 numpy
+        ``[n, n_layers + 1, hidden]``, row 0 the embeddings and row ``l`` the output of decoder block ``l`` (see
+        :func:`.steering.residual_activations`; what trait directions are built from)."""
+        from .steering import residual_activations
+
+        seqs = [self._encode(self.render(m)) for m in messages]
+        return residual_activations(self._torch, self.model, seqs, self.tokenizer.pad_token_id, self.device,
+                                    self.batch_size)
 
     @contextlib.contextmanager
     def _no_grad(self):
@@ -445,7 +487,7 @@ class TransformersBackend:
         root = [(k[:1, :, :base], v[:1, :, :base]) for k, v in past[0]] if past is not None else None
         if self._fast is not None:
             fast_past = (root, torch.tensor([base], device=self.device), None) if root else None
-            _, new = self._fast(ids, pos, mask.bool(), fast_past, keep=1, want_cache=True)
+            _, new = self._fast(ids, pos, mask.bool(), fast_past, keep=1, want_cache=True, steer=self._steer)
             if root is None:
                 return new
             return [tuple(torch.cat([r.expand(b, -1, -1, -1), n], 2) for r, n in zip(rkv, nkv))
@@ -527,7 +569,8 @@ class TransformersBackend:
                         torch.tensor([plens[sel[0]]], device=self.device), None)
             elif layers is not None:
                 past = (layers, torch.tensor(plens, device=self.device), torch.tensor(sel, device=self.device))
-            return self._fast(ids, pos, mask[:, mask.shape[1] - ids.shape[1]:].bool(), past, keep=keep)
+            return self._fast(ids, pos, mask[:, mask.shape[1] - ids.shape[1]:].bool(), past, keep=keep,
+                              steer=self._steer)
         kwargs: dict[str, Any] = {}
         if layers is not None:
             from transformers import DynamicCache
@@ -552,12 +595,14 @@ class TransformersBackend:
         groups: dict[tuple, list[tuple[GenerateRequest, list[int]]]] = {}
         for r, prompt in todo:
             greedy = r.temperature <= 0
+            st = active_steering(r.steering)
             gkey = (r.max_tokens, greedy, 0.0 if greedy else r.temperature, 1.0 if greedy else r.top_p,
-                    0 if greedy else r.seed)
+                    0 if greedy else r.seed, st.key() if st else None)
             groups.setdefault(gkey, []).append((r, prompt))
         pad = self.tokenizer.pad_token_id
         eos = self.tokenizer.eos_token_id
-        for (max_tokens, greedy, temperature, top_p, seed), items in groups.items():
+        for (max_tokens, greedy, temperature, top_p, seed, _), items in groups.items():
+            steering = active_steering(items[0][0].steering)
             for chunk in _chunks(sorted(items, key=lambda x: len(x[1])), self.batch_size):
                 t0 = time.perf_counter()
                 try:
@@ -574,7 +619,7 @@ class TransformersBackend:
                     else:
                         torch.manual_seed(int(seed))
                         kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
-                    with self._no_grad():
+                    with self._no_grad(), self._steered(steering, hooks=True):
                         gen = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                                                   **kwargs)
                     new = gen[:, width:].tolist()
@@ -630,10 +675,11 @@ def clear_cache() -> None:
 class _Part:
     """One continuation of a score request whose continuations are scored as rows of their own."""
 
-    __slots__ = ("key",)
+    __slots__ = ("key", "steering")
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, steering: Steering | None = None) -> None:
         self.key = key
+        self.steering = steering
 
 
 def _strip_after_eos(toks: list[int], eos: int | list[int] | None, pad: int | None) -> list[int]:

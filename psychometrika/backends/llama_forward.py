@@ -261,7 +261,8 @@ class LlamaForward:
         return pbias, sbias
 
     # ------------------------------------------------------------------ forward
-    def __call__(self, ids, positions, valid, past=None, keep: int = 1, want_cache: bool = False):
+    def __call__(self, ids, positions, valid, past=None, keep: int = 1, want_cache: bool = False,
+                 steer: dict[int, Any] | None = None):
         """Logits of the last ``keep`` positions, and the new tokens' keys/values when ``want_cache``.
 
         Args:
@@ -276,6 +277,9 @@ class LlamaForward:
             keep: how many last positions need logits (those that are padding in a row get meaningless ones).
             want_cache: also return per-layer ``(keys, values)`` of the suffix tokens, ``[b, kv, s, d]``
                 (zeros at padding positions).
+            steer: activation steering, ``{layer index: vector [hidden]}``: the vector is added to the residual
+                stream after that decoder layer, at every token (as
+                :func:`psychometrika.backends.steering.steering_hooks` does to the ``transformers`` forward).
         """
         torch = self._torch
         b, s = ids.shape
@@ -307,6 +311,8 @@ class LlamaForward:
                 if not shared:
                     pk, pv = pk.index_select(0, which), pv.index_select(0, which)
             x, k, v = self._layer(x, cos, sin, where, b, s, pk, pv, shared, masks, params)
+            if steer and li in steer:
+                x = x + steer[li]
             if want_cache:
                 new.append((k, v))
         if rows is not None:  # back onto the padded grid for the last positions
