@@ -34,10 +34,13 @@ def servers():
     faulty.shutdown()
 
 
-def _study(path, url: str, retries: int):
+def _study(path, url: str, retries: int, timeout_s: float = 2.0, concurrency: int = 3):
+    """A 12-request study against ``url``. The server answers one request at a time, so on a loaded machine a
+    request queued behind others can wait longer than a short timeout: the clean reference run gets a generous one."""
     path.write_text("id: faults\ninstruments: [{id: bfi-44, items: [bfi01, bfi02, bfi03, bfi04, bfi05, bfi06]}]\n"
                     f"models: [{{id: api, backend: openai, model: smol, settings: {{base_url: '{url}', "
-                    f"max_retries: {retries}, backoff_s: 0.01, timeout_s: 2.0, max_concurrency: 3}}}}]\n"
+                    f"max_retries: {retries}, backoff_s: 0.01, timeout_s: {timeout_s}, "
+                    f"max_concurrency: {concurrency}}}}}]\n"
                     "option_orders: [original, reversed]\ntemplate: {answer_prefix: 'Answer:'}\n")
     return path
 
@@ -74,10 +77,11 @@ def test_every_fault_kind_is_retried_and_nothing_is_lost(servers):
 
 def test_exhausted_retries_store_nothing_wrong_and_a_rerun_completes(servers, tmp_path):
     clean, faulty = servers
-    assert _run(_study(tmp_path / "clean.yaml", clean.url, 1), tmp_path / "ref") == 0
+    assert _run(_study(tmp_path / "clean.yaml", clean.url, 3, timeout_s=120.0), tmp_path / "ref") == 0
     expected = pm.read_run(tmp_path / "ref")
     # one retry only: some requests still fail; they are counted, never stored
-    study = _study(tmp_path / "faulty.yaml", faulty.url, 1)
+    # (one request in flight: the 2-s timeout then measures the planted stalls, not queueing behind other requests)
+    study = _study(tmp_path / "faulty.yaml", faulty.url, 1, concurrency=1)
     failed = _run(study, tmp_path / "run")
     got = pm.read_run(tmp_path / "run")
     assert failed > 0 and len(got) == len(expected) - failed
