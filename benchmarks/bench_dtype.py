@@ -3,8 +3,10 @@
 Every variant runs in a fresh subprocess (so its peak RSS -- ``ru_maxrss``, loading included -- is its own) with
 the same thread count, on the same prompts: the first ``--items`` BFI-44 items under ``--orders`` option orders of
 the benchmark's study (:func:`psychometrika.tools.bench.workload_plan`, answer prefix "Answer:", score mode).
-Variants are ``float32`` and ``bfloat16`` (GGUF weights unpacked to that dtype at load time) and ``packed``
-(``dequantize=False``: the GGUF's quantized weights kept packed). The first variant is the reference: every other
+Variants are ``float32`` and ``bfloat16`` (GGUF weights unpacked to that dtype at load time),
+``bf16-weights-f32-compute`` (bfloat16 weights, the lean forward's arithmetic in float32: ``compute_dtype``),
+``auto`` (the backend's default rule) and ``packed`` (``dequantize=False``: the GGUF's quantized weights kept
+packed). The first variant is the reference: every other
 is compared with it by the largest absolute difference of the options' normalised log-probabilities and by the
 share of prompts whose top option agrees.
 
@@ -26,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 VARIANTS = {"float32": {"dtype": "float32"}, "bfloat16": {"dtype": "bfloat16"},
-            "packed": {"dtype": "float32", "dequantize": False}}
+            "bf16-weights-f32-compute": {"dtype": "bfloat16", "compute_dtype": "float32"},
+            "auto": {"dtype": "auto"}, "packed": {"dtype": "float32", "dequantize": False}}
 
 
 def child(model: str, variant: str, n_items: int, n_orders: int, threads: int, batch_size: int) -> dict:

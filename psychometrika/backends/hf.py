@@ -37,6 +37,7 @@ from .chat import common_head, encode_generate_requests, encode_score_request, r
 from .base import (GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult, Steering,
                    active_steering)
 from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
+from ..models.size import parameter_count
 
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
@@ -62,6 +63,25 @@ def keep_weights(keep: bool | None = True) -> None:
 
 def _keeping() -> bool:
     return _keep if _keep is not None else os.environ.get(KEEP_WEIGHTS_ENV) == "1"
+
+
+#: ``dtype: auto`` on a CPU keeps models above this many parameters in bfloat16 (measured for a 1.5 B model:
+#: benchmarks/bench_dtype.py, docs/benchmarks.md), smaller ones in float32 (faster on the CI CPU)
+BF16_ABOVE_PARAMETERS = 1_000_000_000
+
+
+def auto_dtype(device: str, n_parameters: int | None) -> tuple[str, str | None, str]:
+    """``(weights dtype, compute dtype, reason)`` of ``dtype: auto``: bfloat16 on CUDA; on a CPU, for a model
+    of more than :data:`BF16_ABOVE_PARAMETERS` parameters (counted from the weights' headers before loading),
+    weights stored in bfloat16 and the lean forward's arithmetic in float32 (``compute_dtype``); float32
+    otherwise, or when the count cannot be read (a hub id). Compute dtype None: the weights'."""
+    if device.startswith("cuda"):
+        return "bfloat16", None, "auto: bfloat16 on CUDA"
+    if n_parameters is not None and n_parameters > BF16_ABOVE_PARAMETERS:
+        return "bfloat16", "float32", (f"auto: bfloat16 weights, float32 arithmetic on CPU for "
+                                       f"{n_parameters / 1e9:.2f} B parameters (> {BF16_ABOVE_PARAMETERS / 1e9:g} B)")
+    size = "unknown size" if n_parameters is None else f"{n_parameters / 1e9:.2f} B parameters"
+    return "float32", None, f"auto: float32 on CPU ({size})"
 
 
 def _check_forward(forward: str, attention: str) -> None:
@@ -98,9 +118,10 @@ class TransformersBackend:
     Args:
         model: ``None``/``"embedded"`` for the shipped SmolLM2-135M-Instruct GGUF, a local folder, a ``.gguf``
             file, or a hub id (needs the weights in the local cache when offline).
-        dtype: ``auto`` (default: ``bfloat16`` on CUDA, ``float32`` on CPU -- measured on this project's 2-core
-            CI CPU, dense bf16 was 10x and packed-GGUF bf16 5x slower than float32), ``bfloat16``, ``float16``,
-            ``float32``.
+        dtype: ``auto`` (default, :func:`auto_dtype`: ``bfloat16`` on CUDA; on CPU ``float32`` up to 1 B
+            parameters -- on this project's 2-core CI CPU dense bf16 was 10x and packed-GGUF bf16 5x slower than
+            float32 for the 135 M SmolLM2 -- and ``bfloat16`` above, where float32 weights outgrow the memory
+            (1.5 B: 9.2 GB; numbers in docs/benchmarks.md)), ``bfloat16``, ``float16``, ``float32``.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when available).
         batch_size: prompts per forward pass.
         threads: torch CPU threads (default: torch's own choice).
@@ -117,6 +138,9 @@ class TransformersBackend:
             copies, fused projections); ``transformers`` always uses the model's own forward.
         compile: ``torch.compile`` the lean forward's decoder layer (opt-in: fuses the elementwise kernels;
             the first batches pay the compile time).
+        compute_dtype: the lean forward's arithmetic dtype when it differs from the weights' (``float32`` with
+            ``dtype: bfloat16``: weights stored in half the memory, widened layer by layer; see
+            :class:`.llama_forward.LlamaForward`). ``dtype: auto`` sets it for models above 1 B parameters on CPU.
         attention: the lean forward's attention: ``sdpa`` (default, PyTorch's fused kernels) or ``matmul``
             (explicit blocks, a shared prefix never copied per row; see :class:`.llama_forward.LlamaForward`).
     """
@@ -130,15 +154,16 @@ class TransformersBackend:
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
                  trust_remote_code: bool = False, max_length: int | None = None, prefix_sharing: bool = True,
                  min_prefix: int = 16, dequantize: bool = True, forward: str = "auto",
-                 compile: bool = False, attention: str = "sdpa") -> None:
+                 compile: bool = False, attention: str = "sdpa", compute_dtype: str | None = None) -> None:
         try:
             import torch
             import transformers  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise BackendError(f"the transformers backend needs torch and transformers ({exc})",
                                hint="pip install 'psychometrika[llm]'") from exc
-        if dtype != "auto" and dtype not in _DTYPES:
-            raise BackendError(f"unknown dtype {dtype!r}; choose one of {sorted(set(_DTYPES))}")
+        for what, value in (("dtype", dtype), ("compute_dtype", compute_dtype)):
+            if value not in (None, "auto") and value not in _DTYPES:
+                raise BackendError(f"unknown {what} {value!r}; choose one of {sorted(set(_DTYPES))}")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -156,9 +181,12 @@ class TransformersBackend:
         folder, gguf, model_id, weights = _resolve(model, gguf_file)
         self.dequantize = bool(dequantize)
         self.forward, self.compile, self.attention = forward, bool(compile), attention
+        self.dtype_rule = ""
         if dtype == "auto":
-            dtype = "bfloat16" if device.startswith("cuda") else "float32"
+            dtype, auto_compute, self.dtype_rule = auto_dtype(device, parameter_count(weights) if weights else None)
+            compute_dtype = compute_dtype or auto_compute
         self.dtype = _DTYPES[dtype]
+        self.compute_dtype = _DTYPES[compute_dtype] if compute_dtype else None
         model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
         self._attach(model_obj, tokenizer, max_length, model_id, weights_sha256(weights) if weights else "",
                      folder if gguf is None else f"{folder}/{gguf}")
@@ -167,13 +195,16 @@ class TransformersBackend:
     def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",
                    batch_size: int = 16, prefix_sharing: bool = True, min_prefix: int = 16,
                    max_length: int | None = None, forward: str = "auto", compile: bool = False,
-                   attention: str = "sdpa") -> "TransformersBackend":
+                   attention: str = "sdpa", compute_dtype: str | None = None) -> "TransformersBackend":
         """A backend around an already loaded ``transformers`` model and tokenizer (benchmarks with random
         weights of a real shape, models built in a notebook). Its dtype is the model's."""
         import torch
 
         self = cls.__new__(cls)
         self._torch = torch
+        if compute_dtype is not None and compute_dtype not in _DTYPES:
+            raise BackendError(f"unknown compute_dtype {compute_dtype!r}; choose one of {sorted(set(_DTYPES))}")
+        self.compute_dtype = _DTYPES[compute_dtype] if compute_dtype else None
         self.batch_size, self.prefix_sharing, self.min_prefix = int(batch_size), bool(prefix_sharing), int(min_prefix)
         _check_forward(forward, attention)
         self.device, self.dequantize = device, False
@@ -197,7 +228,8 @@ class TransformersBackend:
 
             self._fast_reason = supports(model, self.max_length)
             if self._fast_reason is None:
-                self._fast = LlamaForward(model, compile=self.compile, attention=self.attention)
+                self._fast = LlamaForward(model, compile=self.compile, attention=self.attention,
+                                          compute_dtype=getattr(self, "compute_dtype", None))
         else:
             self._fast_reason = "forward: transformers"
         n_params = sum(p.numel() for p in model.parameters())
@@ -209,6 +241,10 @@ class TransformersBackend:
                    "transformers": __import__("transformers").__version__, "torch": self._torch.__version__})
         if self._fast is not None:
             self.info.extra.update(attention=self.attention, compile=self.compile)
+        if getattr(self, "dtype_rule", ""):
+            self.info.extra["dtype_rule"] = self.dtype_rule
+        if self._fast is not None and self._fast.compute_dtype is not None:
+            self.info.extra["compute_dtype"] = str(self._fast.compute_dtype).replace("torch.", "")
 
     # ------------------------------------------------------------------ loading
     def _load(self, folder: str, gguf: str | None, trust_remote_code: bool) -> tuple[Any, Any]:

@@ -118,11 +118,20 @@ class LlamaForward:
             ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels; no score tensor is written to
             memory); ``matmul`` -- explicit attention blocks, a shared prefix multiplied once by every row's
             queries, scores and softmax in float32. On the 2-core CPU both ran at the same speed.
+        compute_dtype: run the arithmetic in this dtype (``"float32"``) while the weights stay stored in
+            theirs (bfloat16): each layer's weights are widened just before its GEMMs and dropped after, the
+            output head in slices of :attr:`HEAD_ROWS` rows -- half the memory of float32 weights at float32
+            speed on a CPU without bf16 instructions (1.5 B: benchmarks/bench_dtype.py). ``None``: the
+            weights' dtype.
     """
+
+    #: output-head rows widened at a time under ``compute_dtype`` (32k x 1536 float32 = 200 MB)
+    HEAD_ROWS = 32768
 
     ATTENTION = ("sdpa", "matmul")
 
-    def __init__(self, model: Any, *, compile: bool = False, attention: str = "sdpa") -> None:
+    def __init__(self, model: Any, *, compile: bool = False, attention: str = "sdpa",
+                 compute_dtype: str | None = None) -> None:
         import torch
 
         reason = supports(model)
@@ -151,6 +160,23 @@ class LlamaForward:
                                 att.o_proj.weight, layer.post_attention_layernorm.weight,
                                 layer.post_attention_layernorm.variance_epsilon, wgu, mlp.down_proj.weight))
         self._layer = torch.compile(self._layer_fn, dynamic=True) if compile else self._layer_fn
+        weights = next(model.parameters()).dtype
+        cd = getattr(torch, compute_dtype) if compute_dtype else weights
+        self.compute_dtype = None if cd == weights else cd
+
+    def _widen(self, params: tuple) -> tuple:
+        cd = self.compute_dtype
+        return tuple(p.to(cd) if isinstance(p, self._torch.Tensor) and p.is_floating_point() else p
+                     for p in params)
+
+    def _head(self, h):
+        F = self._torch.nn.functional
+        w, bias = self.lm_head.weight, self.lm_head.bias
+        if self.compute_dtype is None:
+            return F.linear(h, w, bias)
+        cd, n = self.compute_dtype, self.HEAD_ROWS
+        return self._torch.cat([F.linear(h, w[i:i + n].to(cd), None if bias is None else bias[i:i + n].to(cd))
+                                for i in range(0, w.shape[0], n)], -1)
 
     # ------------------------------------------------------------------ pieces
     def _rms(self, x, weight, eps):
@@ -292,6 +318,8 @@ class LlamaForward:
             tok, pos = tok.index_select(0, rows), pos.index_select(0, rows)
             where = (rows, rows // s, rows % s)
         x = self.embed(tok)  # [T, D]
+        if self.compute_dtype is not None:
+            x = x.to(self.compute_dtype)
         freqs = pos.to(torch.float32)[:, None] * self.inv_freq.float().to(dev)
         emb = torch.cat((freqs, freqs), -1)
         cos = (emb.cos() * self.rope_scale).to(x.dtype)[:, None, :]
@@ -310,13 +338,17 @@ class LlamaForward:
                 pk, pv = layers[li]
                 if not shared:
                     pk, pv = pk.index_select(0, which), pv.index_select(0, which)
+            if self.compute_dtype is not None:
+                params = self._widen(params)
             x, k, v = self._layer(x, cos, sin, where, b, s, pk, pv, shared, masks, params)
+            del params
             if steer and li in steer:
                 x = x + steer[li]
             if want_cache:
                 new.append((k, v))
         if rows is not None:  # back onto the padded grid for the last positions
             x = x.new_zeros((b * s, x.shape[-1])).index_copy_(0, rows, x)
-        h = self._rms(x.view(b, s, -1)[:, -keep:], *self.norm)
-        logits = torch.nn.functional.linear(h, self.lm_head.weight, self.lm_head.bias)
+        norm_w, norm_eps = self.norm
+        h = self._rms(x.view(b, s, -1)[:, -keep:], norm_w.to(x.dtype), norm_eps)
+        logits = self._head(h)
         return (logits, new) if want_cache else logits

@@ -198,3 +198,31 @@ def test_embedded_model_scores_equal_through_both_forwards():
     assert np.abs(la - lb).max() < 1e-3
     assert (la.argmax(1) == lb.argmax(1)).all()
     assert np.ptp(np.exp(lb), axis=1).max() > 0.01  # the options do differ: the comparison is not of flat rows
+
+
+def test_bf16_weights_with_float32_arithmetic_equal_the_widened_model():
+    """``compute_dtype: float32`` over bfloat16 weights (what ``dtype: auto`` picks above 1 B parameters on a CPU)
+    gives the scores of the same bf16-rounded weights widened to a float32 model, and records itself."""
+    import copy
+
+    from psychometrika.backends.hf import TransformersBackend, auto_dtype
+    from psychometrika.tools.bench import make_random_llama
+
+    model, tok = make_random_llama("cpu", "bfloat16", shape="tiny")
+    widened = copy.deepcopy(model).float()
+    mixed = TransformersBackend.from_model(model, tok, batch_size=4, compute_dtype="float32")
+    ref = TransformersBackend.from_model(widened, tok, batch_size=4)
+    pure = TransformersBackend.from_model(model, tok, batch_size=4)
+    assert mixed.info.extra["compute_dtype"] == "float32" and mixed.dtype == "bfloat16"
+    assert "compute_dtype" not in pure.info.extra
+    assert next(model.parameters()).dtype == torch.bfloat16  # the weights stay stored in bf16
+    reqs = _requests()
+    a, b, c = mixed.score(reqs), ref.score(reqs), pure.score(reqs)
+    la, lb, lc = (np.array([r.logprobs for r in x[:-1]]) for x in (a, b, c))
+    assert np.abs(la - lb).max() < 1e-4
+    assert np.abs(lc - lb).max() > 10 * np.abs(la - lb).max()  # bf16 arithmetic is measurably different
+    assert np.allclose(a[-1].logprobs, b[-1].logprobs, atol=1e-4)
+    assert auto_dtype("cpu", 1_540_000_000)[:2] == ("bfloat16", "float32")
+    assert auto_dtype("cpu", 134_515_008)[:2] == ("float32", None)
+    assert auto_dtype("cpu", None)[:2] == ("float32", None)
+    assert auto_dtype("cuda", 134_515_008)[:2] == ("bfloat16", None)
