@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--reference", type=Path, help="a previous run's JSON whose first variant (same prompts and "
+                    "settings) is the reference, for adding one variant without rerunning the others")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -104,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         r = results[-1]
         print(f"{v}: {r['items_per_s']} items/s ({r['s_per_prompt']} s/prompt), peak RSS {r['peak_rss_mb']} MB, "
               f"load {r['load_s']} s, forward {r['forward']}", file=sys.stderr, flush=True)
+    if args.reference:
+        prev = json.loads(args.reference.read_text())
+        ref = dict(prev["variants"][0], from_file=str(args.reference))
+        if ref["n_prompts"] != results[0]["n_prompts"]:
+            ap.error("the reference run scored other prompts")
+        results.insert(0, ref)
     compare(results)
     load = os.getloadavg()[0]
     report = {"model": args.model, "threads": args.threads, "batch_size": args.batch_size,

