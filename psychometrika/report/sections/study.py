@@ -11,6 +11,48 @@ from ..run_data import data_hash
 from .context import Context
 
 
+def respondents(df: pd.DataFrame, resp_cols: list[str]) -> pd.DataFrame:
+    """The unit of analysis per model: ``personas`` (the population, the no-persona condition not counted),
+    ``shaped`` (trait-shaped among them), ``no_persona`` (whether the no-persona condition was administered),
+    ``conditions_per_persona`` (instruction wording x stem x option order x labels x seed x repetition) and
+    ``respondents`` (persona x condition: the respondents of the reliability, factor and correlation tables)."""
+    rows = []
+    cond_cols = [c for c in resp_cols if c != "persona"]
+    for model, g in df.groupby("model", sort=True):
+        people = g.drop_duplicates("persona")
+        real = people[people["persona"] != "none"]
+        shaped = int(real["persona_shaping_design"].notna().sum()) if "persona_shaping_design" in real else 0
+        conds = int(g.groupby(cond_cols, dropna=False).ngroups) if cond_cols else 1
+        rows.append({"model": model, "personas": int(len(real)), "shaped": shaped,
+                     "no_persona": bool((people["persona"] == "none").any()), "conditions_per_persona": conds,
+                     "respondents": int(g.groupby(resp_cols, dropna=False).ngroups) if resp_cols else 1})
+    return pd.DataFrame(rows, columns=["model", "personas", "shaped", "no_persona", "conditions_per_persona",
+                                       "respondents"])
+
+
+def unit_of_analysis(table: pd.DataFrame) -> str:
+    """The sentence every chapter prints on what a respondent is, from the ``respondents`` table."""
+    if table is None or table.empty:
+        return ("A respondent is one administration condition (persona x instruction wording x option order x "
+                "seed) of a model.")
+    r = table.iloc[0]
+    same = len(table.drop(columns="model").drop_duplicates()) == 1
+    kinds = []
+    if int(r["shaped"]):
+        kinds.append(f"{int(r['shaped'])} trait-shaped")
+    if int(r["personas"]) - int(r["shaped"]):
+        kinds.append(f"{int(r['personas']) - int(r['shaped'])} other")
+    pop = (f"a population of {int(r['personas'])} persona(s)" + (f" ({', '.join(kinds)})" if int(r["shaped"]) else "")
+           if int(r["personas"]) else "no persona")
+    if int(r["personas"]) and bool(r["no_persona"]):
+        pop += " plus the no-persona condition"
+    n_models = len(table)
+    head = "The respondents are" if same else f"For model {r['model']}, the respondents are"
+    return (f"{head} {pop}, each answering under {int(r['conditions_per_persona'])} administration condition(s) "
+            f"(instruction wording x option order x labels x seed): {int(r['respondents'])} respondents per model, "
+            f"all of them conditions of the same model; there are {n_models} independent model(s).")
+
+
 def compute(ctx: Context) -> None:
     """Provenance tables: run info, instruments, models, design factors, personas, cell counts, versions."""
     from ... import __version__
@@ -62,5 +104,6 @@ def compute(ctx: Context) -> None:
                    respondents=("_respondent", "nunique")).reset_index()
     counts["ok"] = counts["ok"].astype(int)
     st.add("cell_counts", counts, "study", "stat", ids=["model", "instrument", "persona"])
+    st.add("respondents", respondents(df, ctx.resp_cols), "study", "stat", ids=["model"])
     st.add("versions", pd.DataFrame(sorted((m.get("versions") or {}).items()), columns=["package", "version"]),
            "study", "meta", ids=["package"])
