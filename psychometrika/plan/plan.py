@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -213,28 +213,51 @@ def iter_plan(study: Study, models: list[ModelSpec] | None = None, *,
                 yield pd.DataFrame(rows)
 
 
-def plan_summary(study: Study, plan: pd.DataFrame) -> dict[str, Any]:
-    """Factorial sizes, prompt count, and the share of prompt characters that are shared prefixes."""
+def plan_summary(study: Study, plan: pd.DataFrame | Iterable[pd.DataFrame]) -> dict[str, Any]:
+    """Factorial sizes, prompt count, and the share of prompt characters that are shared prefixes.
+
+    ``plan`` is the whole plan (:func:`build_plan`) or its chunks (:func:`iter_plan`, summarised one chunk at a
+    time; distinct prefixes are remembered by hash). ``per_model`` counts the prompts of each model.
+    """
     factors = expand_factors(study)
     sizes = factors.sizes()
     sizes["models"] = len(study.models)
-    sizes["option orders (max)"] = int(plan.groupby("item")["order_id"].nunique().max()) if len(plan) else 0
-    sizes["stem variants (max)"] = int(plan.groupby("item")["stem_id"].nunique().max()) if len(plan) else 0
-    total_chars = plan["messages"].map(lambda ms: sum(len(m["content"]) for m in ms)).sum() if len(plan) else 0
-    # a prefix is computed once per distinct prefix text: share = characters that can be reused
-    prefixes = plan.assign(_prefix=[
-        prefix_text(ms, n) for ms, n in zip(plan["messages"], plan["prefix_chars"])
-    ]) if len(plan) else plan
-    reused = 0
-    if len(plan):
-        lens = prefixes["_prefix"].str.len()
-        first = ~prefixes["_prefix"].duplicated()
-        reused = int(lens[~first].sum())
+    chunks = [plan] if isinstance(plan, pd.DataFrame) else plan
+    n = total_chars = reused = orders = stems = 0
+    seen: set[bytes] = set()
+    by_inst: dict[str, int] = {}
+    by_mode: dict[str, int] = {}
+    per_model: dict[str, int] = {}
+
+    def add(into: dict[str, int], counts: pd.Series) -> None:
+        for k, v in counts.items():
+            into[k] = into.get(k, 0) + int(v)
+
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        n += len(chunk)
+        orders = max(orders, int(chunk.groupby("item")["order_id"].nunique().max()))
+        stems = max(stems, int(chunk.groupby("item")["stem_id"].nunique().max()))
+        add(by_inst, chunk.groupby("instrument").size())
+        add(by_mode, chunk.groupby("mode").size())
+        add(per_model, chunk.groupby("model").size())
+        total_chars += int(chunk["messages"].map(lambda ms: sum(len(m["content"]) for m in ms)).sum())
+        for ms, k in zip(chunk["messages"], chunk["prefix_chars"]):
+            text = prefix_text(ms, k)  # a prefix is computed once per distinct text: later copies are reused
+            h = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            if h in seen:
+                reused += len(text)
+            else:
+                seen.add(h)
+    sizes["option orders (max)"] = orders
+    sizes["stem variants (max)"] = stems
     return {
         "factors": sizes,
-        "prompts": int(len(plan)),
-        "by_instrument": plan.groupby("instrument").size().to_dict() if len(plan) else {},
-        "by_mode": plan.groupby("mode").size().to_dict() if len(plan) else {},
+        "prompts": int(n),
+        "by_instrument": dict(sorted(by_inst.items())),
+        "by_mode": dict(sorted(by_mode.items())),
+        "per_model": per_model,
         "shared_prefix_share": (reused / total_chars) if total_chars else 0.0,
         "approx_prompt_tokens": int(total_chars / 4),
     }

@@ -74,3 +74,14 @@ def test_a_streamed_run_stores_what_a_whole_run_stores_and_resumes_across_chunks
     again = run_study(study, tmp_path / "streamed", progress=False, chunk_rows=50,
                       backend_factory=lambda spec: calls.append(spec) or None)
     assert again.written == 0 and calls == []
+
+
+def test_the_plan_summary_of_the_chunks_equals_that_of_the_whole_plan():
+    from psychometrika.plan.plan import plan_summary
+
+    study = _study()
+    whole = plan_summary(study, build_plan(study))
+    chunked = plan_summary(study, iter_plan(study, chunk_rows=40))
+    assert chunked == whole
+    assert whole["prompts"] == 2480 and whole["per_model"] == {"a": 1240, "b": 1240}
+    assert 0.3 < whole["shared_prefix_share"] < 1
