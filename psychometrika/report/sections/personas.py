@@ -133,7 +133,7 @@ def attribute_invariance(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
                 t.insert(0, col, val)
             rows.append(t)
             st.note("personas", f"{where}: highest invariance level that holds: "
-                                f"{res.highest or 'none (the configural model did not converge)'}.")
+                                f"{res.highest or res.no_level()}.")
             back = {v: k_ for k_, v in names.items()}
             for _, r in res.partial.head(PARTIAL_FREED).iterrows():
                 par = str(r["parameter"])
