@@ -35,7 +35,7 @@ from .progress import NOMINAL_RATE, RunProgress, estimate_seconds
 from .redaction import redact
 from ..plan.plan import DEFAULT_CHUNK_ROWS
 from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
-                      open_run, open_streamed_run)
+                      close_run, open_run, open_streamed_run)
 from ..store.outcome import FailureTally
 
 
@@ -114,12 +114,7 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
                 backend.close()
         finally:
             bar.stop()
-            report.seconds = time.perf_counter() - t0
-            report.models = model_infos
-            try:
-                write_manifest()
-            finally:
-                store.close()  # release the folder's lock
+            close_run(report, t0, model_infos, write_manifest, store)
     if report.failed:
         raise BackendError(f"{failures.summary()}; {report.written} new rows were "
                            f"stored in {out}. Re-run the same command to retry the failed ones.")

@@ -139,6 +139,20 @@ def _open_store(study: Study, s_hash: str, study_text: str, out: str | Path,
         raise
 
 
+def close_run(report: Any, t0: float, models: dict[str, dict[str, Any]], write_manifest: Callable[[], None],
+              store: RunStore) -> None:
+    """The end of every run, interrupted or not: the report's time and models, the manifest written last, and
+    the folder's lock released even when writing the manifest fails."""
+    import time
+
+    report.seconds = time.perf_counter() - t0
+    report.models = models
+    try:
+        write_manifest()
+    finally:
+        store.close()
+
+
 @dataclass
 class StreamedRun:
     """A run folder opened for a plan administered chunk by chunk (:func:`psychometrika.plan.plan.iter_plan`).
@@ -176,5 +190,5 @@ def open_streamed_run(study: Study, study_text: str, out: str | Path, force: boo
     return StreamedRun(s_hash, counts, store, previous, itertools.chain([first], chunks))
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "StreamedRun", "check_backend_settings",
+__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "StreamedRun", "check_backend_settings", "close_run",
            "default_backend_factory", "load_checked_study", "load_study_text", "open_run", "open_streamed_run"]
