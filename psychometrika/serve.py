@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .backends.chat import has_prefill, render_chat
+from .backends.chat import has_prefill, render_chat, with_special_start
 from .errors import BackendError
 
 #: largest request body accepted (a chat request is a few KB)
@@ -119,7 +119,8 @@ class ChatServer(ThreadingHTTPServer):
         if has_prefill(msgs) and body.get("continue_final_message"):
             prompt = render_chat(be.tokenizer, msgs)
         else:
-            prompt = be.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) \
+            prompt = with_special_start(be.tokenizer, be.tokenizer.apply_chat_template(
+                msgs, add_generation_prompt=True, tokenize=False)) \
                 if getattr(be.tokenizer, "chat_template", None) else render_chat(be.tokenizer, msgs)
         ids = be._encode(prompt)
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)

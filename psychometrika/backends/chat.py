@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 from .base import GenerateRequest, GenerateResult, Message
@@ -14,20 +15,66 @@ def has_prefill(messages: Sequence[Message]) -> bool:
     return bool(messages) and messages[-1]["role"] == "assistant"
 
 
+_STARTS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def special_start(tokenizer: Any) -> str:
+    """The text of the special tokens the model expects at the start of every input -- a base model's ``<bos>``
+    (Llama, Gemma, Mistral) -- or ``""`` when it expects none (Qwen2, SmolLM2).
+
+    Read from the tokenizer itself: the tokens it puts before a text encoded with its special tokens that are
+    not there without them (its post-processor), or its ``bos_token`` when it is configured to add one
+    (``add_bos_token``) without a post-processor that does. Cached per tokenizer.
+    """
+    try:
+        return _STARTS[tokenizer]
+    except (KeyError, TypeError):
+        pass
+    head = ""
+    try:
+        with_sp = list(tokenizer("a", add_special_tokens=True)["input_ids"])
+        without = list(tokenizer("a", add_special_tokens=False)["input_ids"])
+        n = len(with_sp) - len(without)
+        if n > 0 and with_sp[n:] == without:
+            head = "".join(tokenizer.convert_ids_to_tokens(with_sp[:n]))
+    except Exception:  # noqa: BLE001 - a tokenizer without the usual call: fall back to its settings
+        pass
+    bos = getattr(tokenizer, "bos_token", None)
+    if not head and bos and getattr(tokenizer, "add_bos_token", False):
+        head = str(bos)
+    try:
+        _STARTS[tokenizer] = head
+    except TypeError:  # not weak-referenceable: computed each time
+        pass
+    return head
+
+
+def with_special_start(tokenizer: Any, text: str) -> str:
+    """``text`` beginning with the model's :func:`special_start` (added only when the text does not already
+    begin with it: a chat template that emits ``<bos>`` itself never gets a second one)."""
+    head = special_start(tokenizer)
+    return text if not head or text.startswith(head) else head + text
+
+
 def render_chat(tokenizer: Any, messages: Sequence[Message]) -> str:
-    """The chat-templated prompt text with the assistant turn opened.
+    """The chat-templated prompt text with the assistant turn opened, starting with the special tokens the
+    model expects (:func:`with_special_start`); the backends encode it with ``add_special_tokens=False``.
 
     A final assistant message is a prefill: the answer continues it (``continue_final_message``). Tokenizers
-    without a chat template get a plain ``Role: text`` transcript ending in ``Assistant:``.
+    without a chat template (base models) get a plain ``Role: text`` transcript ending in ``Assistant:``, after
+    the tokenizer's ``<bos>`` where it adds one.
     """
     msgs = [dict(m) for m in messages]
     prefill = has_prefill(msgs)
     if getattr(tokenizer, "chat_template", None):
         if prefill:
-            return tokenizer.apply_chat_template(msgs, continue_final_message=True, tokenize=False)
-        return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-    body = "".join(f"{_FALLBACK_ROLES.get(m['role'], m['role'])}: {m['content']}\n" for m in msgs)
-    return body.rstrip("\n") if prefill else body + "Assistant:"
+            text = tokenizer.apply_chat_template(msgs, continue_final_message=True, tokenize=False)
+        else:
+            text = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    else:
+        body = "".join(f"{_FALLBACK_ROLES.get(m['role'], m['role'])}: {m['content']}\n" for m in msgs)
+        text = body.rstrip("\n") if prefill else body + "Assistant:"
+    return with_special_start(tokenizer, text)
 
 
 def common_head(conts: list[list[int]]) -> list[int]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import BackendError
-from .chat import common_head, encode_generate_requests, encode_score_request, render_chat
+from .chat import common_head, encode_generate_requests, encode_score_request, render_chat, special_start
 from .base import (GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult, Steering,
                    active_steering)
 from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
@@ -204,6 +204,7 @@ class TransformersBackend:
         self.info = ModelInfo(
             model_id=model_id, backend=self.name, weights_sha256=sha, dtype=self.dtype, device=self.device,
             extra={"n_parameters": int(n_params), "source": source, "chat_template": self.has_chat_template,
+                   "special_start": special_start(tokenizer),
                    "forward": "psychometrika" if self._fast else f"transformers ({self._fast_reason})",
                    "transformers": __import__("transformers").__version__, "torch": self._torch.__version__})
         if self._fast is not None:

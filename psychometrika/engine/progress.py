@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ class RunProgress:
     """A rich progress bar of a local run: items/s, ETA, refusals and failures so far (silent when disabled)."""
 
     def __init__(self, total: int, done: int, enabled: bool):
+        self.wanted = enabled and not os.environ.get("PSYCHOMETRIKA_NO_PROGRESS")
         self.enabled = enabled and total > 0
         if not self.enabled:
             return
@@ -50,9 +52,36 @@ class RunProgress:
         rate = self._new / max(time.perf_counter() - self._t0, _MIN_ELAPSED)
         self._p.update(self._task, advance=n, rate=f"{rate:.1f}", refused=refused, failed=failed)
 
+    def note(self, text: str) -> None:
+        """Print a line above the bar (or to stderr when the bar is off for an empty plan; nothing when progress
+        output is off: ``progress=False`` or ``$PSYCHOMETRIKA_NO_PROGRESS``)."""
+        if self.enabled:
+            self._p.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        elif self.wanted:
+            print(text, file=sys.stderr, flush=True)
+
     def stop(self) -> None:
         if self.enabled:
             self._p.stop()
+
+
+def model_line(model_id: str, info: Any) -> str:
+    """One line saying what a run's backend loaded: model, backend, dtype, device, and -- for the transformers
+    backend -- the forward pass used (psychometrika's lean forward or the model's own, with the reason) and the
+    special tokens each prompt starts with. ``info`` is the backend's :class:`~psychometrika.backends.ModelInfo`."""
+    extra = getattr(info, "extra", {}) or {}
+    parts = [f"model {model_id}: {info.model_id} on {info.backend}"]
+    if info.dtype or info.device:
+        parts.append(", ".join(x for x in (info.dtype, info.device) if x))
+    if extra.get("n_parameters"):
+        parts.append(f"{extra['n_parameters'] / 1e6:,.0f} M parameters")
+    fwd = extra.get("forward")
+    if fwd:
+        parts.append("lean forward (psychometrika)" if fwd == "psychometrika" else f"{fwd} forward")
+    if "special_start" in extra:
+        parts.append(f"prompts start with {extra['special_start']}" if extra["special_start"]
+                     else "no BOS added")
+    return "; ".join(parts)
 
 
 class ClusterProgress:

@@ -31,7 +31,7 @@ from ..errors import BackendError
 from .batch import administer_batch, batches, prefix_sort
 from .keys import generation_seed, request_key
 from .manifest import build_manifest, model_entry
-from .progress import NOMINAL_RATE, RunProgress, estimate_seconds
+from .progress import NOMINAL_RATE, RunProgress, estimate_seconds, model_line
 from .redaction import redact
 from ..plan.plan import DEFAULT_CHUNK_ROWS
 from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
@@ -96,6 +96,7 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
                 backend, current = factory(specs[model_id]), model_id
                 model_infos[model_id] = model_entry(specs[model_id], backend.info)
                 write_manifest()
+                bar.note(model_line(model_id, backend.info))
             for batch in batches(prefix_sort(todo), batch_size):
                 res = administer_batch(backend, batch, decoding)
                 report.failed += res.failed
