@@ -64,6 +64,36 @@ def _keeping() -> bool:
     return _keep if _keep is not None else os.environ.get(KEEP_WEIGHTS_ENV) == "1"
 
 
+#: OpenMP wait policies (``OMP_WAIT_POLICY``) the ``omp_wait_policy`` setting takes
+OMP_WAIT_POLICIES = ("passive", "active")
+_OMP_DEFAULT = "unset (libgomp default: spin a while, then sleep)"
+
+
+def _omp_wait_policy(requested: str | None) -> str:
+    """Apply ``requested`` as the OpenMP wait policy of torch's CPU threads and return the effective one.
+
+    libgomp reads ``OMP_WAIT_POLICY`` once, when ``import torch`` loads it; so the setting can take effect only
+    when torch is not imported yet (then it is put in the environment first). When torch already runs under
+    another policy, a warning says so and the effective policy -- what the manifest records -- is the
+    environment's."""
+    import sys
+
+    current = os.environ.get("OMP_WAIT_POLICY")
+    if requested is not None:
+        want = str(requested).lower()
+        if want not in OMP_WAIT_POLICIES:
+            raise BackendError(f"omp_wait_policy must be one of {', '.join(OMP_WAIT_POLICIES)}, not {requested!r}")
+        if "torch" not in sys.modules:
+            os.environ["OMP_WAIT_POLICY"] = current = want
+        elif (current or "").lower() != want:
+            import warnings
+
+            warnings.warn(f"omp_wait_policy {want!r} cannot take effect: torch was imported before the backend "
+                          f"was built (OMP_WAIT_POLICY={current or 'unset'}); set OMP_WAIT_POLICY={want} in the "
+                          "environment before Python starts", UserWarning, stacklevel=3)
+    return current.lower() if current else _OMP_DEFAULT
+
+
 def _check_forward(forward: str, attention: str) -> None:
     if forward not in {"auto", "transformers"}:
         raise BackendError(f"forward must be 'auto' or 'transformers', not {forward!r}")
@@ -103,7 +133,12 @@ class TransformersBackend:
             ``float32``.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when available).
         batch_size: prompts per forward pass.
-        threads: torch CPU threads (default: torch's own choice).
+        threads: torch CPU threads (default: torch's own choice, one per physical core). The manifest records
+            the effective number.
+        omp_wait_policy: ``passive`` or ``active``: how torch's idle OpenMP threads wait (``OMP_WAIT_POLICY``;
+            default: as the environment has it). It takes effect only when the backend is built before torch is
+            imported in the process (a warning says when it cannot); the manifest records the effective policy.
+            See docs/benchmarks.md for its effect on a busy machine.
         gguf_file: GGUF file name inside a model folder.
         trust_remote_code: passed to ``from_pretrained``.
         prefix_sharing: score prompts that share a long token prefix (persona, instructions, response scale)
@@ -115,6 +150,10 @@ class TransformersBackend:
         forward: ``auto`` (default) scores Llama-layout models (Llama, Mistral, Qwen2; the embedded SmolLM2)
             with psychometrika's lean forward pass (:mod:`.llama_forward`: prefix attention without per-row
             copies, fused projections); ``transformers`` always uses the model's own forward.
+        weights_cache: load a GGUF file (with ``dequantize``) from its dense safetensors conversion in the user
+            cache (:func:`psychometrika.models.convert.cached_conversion`: keyed by the file's sha256 and the
+            dtype; the first run converts it once). Scores equal those of loading the GGUF itself; the start is
+            about 10x shorter. ``False`` always loads the GGUF.
         compile: ``torch.compile`` the lean forward's decoder layer (opt-in: fuses the elementwise kernels;
             the first batches pay the compile time).
         attention: the lean forward's attention: ``sdpa`` (default, PyTorch's fused kernels) or ``matmul``
@@ -130,7 +169,9 @@ class TransformersBackend:
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
                  trust_remote_code: bool = False, max_length: int | None = None, prefix_sharing: bool = True,
                  min_prefix: int = 16, dequantize: bool = True, forward: str = "auto",
-                 compile: bool = False, attention: str = "sdpa") -> None:
+                 compile: bool = False, attention: str = "sdpa", weights_cache: bool = True,
+                 omp_wait_policy: str | None = None) -> None:
+        wait = _omp_wait_policy(omp_wait_policy)  # before torch starts OpenMP
         try:
             import torch
             import transformers  # noqa: F401
@@ -159,9 +200,50 @@ class TransformersBackend:
         if dtype == "auto":
             dtype = "bfloat16" if device.startswith("cuda") else "float32"
         self.dtype = _DTYPES[dtype]
-        model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
-        self._attach(model_obj, tokenizer, max_length, model_id, weights_sha256(weights) if weights else "",
-                     folder if gguf is None else f"{folder}/{gguf}")
+        source = folder if gguf is None else f"{folder}/{gguf}"
+        sha = ""
+        model_obj = tokenizer = None
+        cache: dict[str, Any] = {"weights_cache": "off"} if gguf else {}
+        if gguf and self.dequantize and weights_cache:
+            from ..models.convert import gguf_identity
+
+            sha = gguf_identity(weights)
+            model_obj, tokenizer, cache = self._load_cached(weights, sha, trust_remote_code)
+        if model_obj is None:
+            model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
+        self._attach(model_obj, tokenizer, max_length, model_id, sha or (weights_sha256(weights) if weights else ""),
+                     source)
+        self.info.extra.update(cache)
+        self.info.extra.update(threads=int(torch.get_num_threads()), omp_wait_policy=wait)
+
+    def _load_cached(self, weights: str, sha: str, trust_remote_code: bool) -> tuple[Any, Any, dict[str, Any]]:
+        """Load a GGUF's dense conversion from the user cache (:func:`.models.convert.cached_conversion`),
+        converting it first when the cache has none; a cached folder that fails to load is built again once.
+        Returns ``(model, tokenizer, what the manifest records)``; an unusable cache (not writable) gives
+        ``(None, None, {"weights_cache": "off (why)"})`` and the caller loads the GGUF itself."""
+        from ..models.convert import cached_conversion
+
+        t0 = time.perf_counter()
+        try:
+            folder, converted = cached_conversion(weights, self.dtype, sha256=sha)
+        except OSError as exc:
+            return None, None, {"weights_cache": f"off ({type(exc).__name__}: {exc})"}
+        state = "converted" if converted else "hit"
+        try:
+            model_obj, tokenizer = self._load(str(folder), None, trust_remote_code)
+        except BackendError as exc:
+            if converted:
+                raise
+            try:  # a damaged cached folder (same sizes, other bytes): convert again, once
+                folder, _ = cached_conversion(weights, self.dtype, sha256=sha, rebuild=True)
+            except OSError:
+                raise exc from None
+            state = "rebuilt"
+            model_obj, tokenizer = self._load(str(folder), None, trust_remote_code)
+        info: dict[str, Any] = {"weights_cache": state, "loaded_from": str(folder)}
+        if state != "hit":
+            info["conversion_s"] = round(time.perf_counter() - t0, 1)
+        return model_obj, tokenizer, info
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",
