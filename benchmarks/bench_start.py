@@ -9,7 +9,10 @@ Modes, run interleaved in each round:
 * ``cold``: an empty ``PSYCHOMETRIKA_CACHE`` (a new temporary folder each round): the GGUF is parsed and its
   dense conversion written to the cache (:mod:`psychometrika.models.convert`);
 * ``warm``: the same cache again (the second run on a machine): loads the cached safetensors folder;
+* ``warm_unset``: a warm start with ``omp_wait_policy: unset`` (libgomp's default spinning, the old default);
 * ``gguf``: ``weights_cache: false``, loading the GGUF itself every time (what every start did before the cache).
+
+All but ``warm_unset`` run under the backend's default wait policy (``passive``).
 
 ``--contention`` instead scores the first ``--items`` x 4 option orders of the workload after a warm start, with
 ``threads`` 2 under each ``omp_wait_policy`` (``passive``; unset = libgomp's default), on the machine as it is
@@ -93,13 +96,14 @@ def _median(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
 
-def start_up(rounds: int, modes: list[str]) -> dict:
+def start_up(rounds: int, modes: list[str], save=lambda partial: None) -> dict:
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     ref = None
     for r in range(rounds):
         with tempfile.TemporaryDirectory(prefix="psy-start-") as cache:
             for mode in modes:
-                settings = {"weights_cache": False} if mode == "gguf" else {}
+                settings = {"weights_cache": False} if mode == "gguf" else \
+                    {"omp_wait_policy": "unset"} if mode == "warm_unset" else {}
                 res = child(settings, cache)
                 runs[mode].append(res)
                 ref = ref or res["logprobs"]
@@ -107,7 +111,8 @@ def start_up(rounds: int, modes: list[str]) -> dict:
                 res["max_abs_diff_vs_first_run"] = diff
                 print(f"# round {r + 1} {mode}: {res['to_first_item_s']:.2f} s to the first item (load "
                       f"{res['load_s']:.2f}, first item {res['first_item_s']:.2f}, cache {res['weights_cache']}, "
-                      f"|d log-prob| {diff:.1e})", flush=True)
+                      f"|d log-prob| {diff:.1e}, load average {os.getloadavg()[0]:.1f})", flush=True)
+        save({"kind": "start", "rounds_done": r + 1, "runs": runs})
     summary = {m: statistics.median(x["to_first_item_s"] for x in v) for m, v in runs.items()}
     for m, v in runs.items():
         print(f"# {m}: {_median([x['to_first_item_s'] for x in v])} s", flush=True)
@@ -119,7 +124,7 @@ def start_up(rounds: int, modes: list[str]) -> dict:
 BUSY = "import time\nt = time.time() + 3600\nwhile time.time() < t:\n    pass\n"
 
 
-def contention(rounds: int, n_items: int) -> dict:
+def contention(rounds: int, n_items: int, save=lambda partial: None) -> dict:
     with tempfile.TemporaryDirectory(prefix="psy-start-") as cache:
         child({}, cache)  # fill the cache: every measured run is a warm start
         cells = [(policy, load) for load in ("quiet", "busy") for policy in ("unset", "passive")]
@@ -128,16 +133,16 @@ def contention(rounds: int, n_items: int) -> dict:
             for policy, load in cells:
                 busy = subprocess.Popen([sys.executable, "-c", BUSY]) if load == "busy" else None
                 try:
-                    env = {"OMP_WAIT_POLICY": policy} if policy != "unset" else {}
-                    res = child({"threads": 2}, cache, n_items, env)
+                    res = child({"threads": 2, "omp_wait_policy": policy}, cache, n_items)
                 finally:
                     if busy is not None:
                         busy.kill()
                         busy.wait()
                 runs[f"{policy}_{load}"].append(res)
                 print(f"# round {r + 1} {policy:7s} {load}: {res['items_per_s']:.2f} items/s "
-                      f"(threads {res['threads']}, policy {res['omp_wait_policy']}, errors {res['errors']})",
-                      flush=True)
+                      f"(threads {res['threads']}, policy {res['omp_wait_policy']}, errors {res['errors']}, "
+                      f"load average {os.getloadavg()[0]:.1f})", flush=True)
+            save({"kind": "contention", "rounds_done": r + 1, "runs": runs})
     summary = {k: statistics.median(x["items_per_s"] for x in v) for k, v in runs.items()}
     for k, v in runs.items():
         print(f"# {k}: {_median([x['items_per_s'] for x in v])} items/s", flush=True)
@@ -150,7 +155,8 @@ def contention(rounds: int, n_items: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--modes", default="cold,warm,gguf", help="comma-separated: cold, warm, gguf")
+    ap.add_argument("--modes", default="cold,warm,warm_unset,gguf",
+                    help="comma-separated: cold, warm, warm_unset, gguf")
     ap.add_argument("--contention", action="store_true", help="measure omp_wait_policy quiet vs one busy process")
     ap.add_argument("--items", type=int, default=22, help="--contention: items (x 4 option orders) scored")
     ap.add_argument("--out", help="write the runs as JSON here")
@@ -160,11 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpus": os.cpu_count(), "machine": platform.machine(),
             "load_average_before": os.getloadavg()}
     print(f"# {meta}", flush=True)
-    out = contention(a.rounds, a.items) if a.contention else start_up(a.rounds, a.modes.split(","))
-    out.update(meta, load_average_after=os.getloadavg())
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(out, indent=1))
+
+    def save(obj: dict) -> None:  # after every round: a run cut short keeps what it measured
+        if a.out:
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.out).write_text(json.dumps({**obj, **meta, "load_average_now": os.getloadavg()}, indent=1))
+
+    out = contention(a.rounds, a.items, save) if a.contention else start_up(a.rounds, a.modes.split(","), save)
+    save(out)
     return 0
 
 

@@ -64,34 +64,44 @@ def _keeping() -> bool:
     return _keep if _keep is not None else os.environ.get(KEEP_WEIGHTS_ENV) == "1"
 
 
-#: OpenMP wait policies (``OMP_WAIT_POLICY``) the ``omp_wait_policy`` setting takes
-OMP_WAIT_POLICIES = ("passive", "active")
-_OMP_DEFAULT = "unset (libgomp default: spin a while, then sleep)"
+#: OpenMP wait policies (``OMP_WAIT_POLICY``) the ``omp_wait_policy`` setting takes; ``unset`` leaves libgomp's
+#: default (spin a while, then sleep)
+OMP_WAIT_POLICIES = ("passive", "active", "unset")
+#: the policy used when neither the setting nor the environment names one (measured in docs/benchmarks.md: on a
+#: busy 2-core machine spinning threads made one item's forward pass 6x slower)
+DEFAULT_OMP_WAIT_POLICY = "passive"
+_UNSET = "unset (libgomp default: spin a while, then sleep)"
 
 
 def _omp_wait_policy(requested: str | None) -> str:
-    """Apply ``requested`` as the OpenMP wait policy of torch's CPU threads and return the effective one.
+    """Apply the OpenMP wait policy of torch's CPU threads and return the effective one.
 
-    libgomp reads ``OMP_WAIT_POLICY`` once, when ``import torch`` loads it; so the setting can take effect only
-    when torch is not imported yet (then it is put in the environment first). When torch already runs under
-    another policy, a warning says so and the effective policy -- what the manifest records -- is the
-    environment's."""
+    ``requested`` ``None`` means ``$OMP_WAIT_POLICY`` when it is set, else :data:`DEFAULT_OMP_WAIT_POLICY`.
+    libgomp reads ``OMP_WAIT_POLICY`` once, when ``import torch`` loads it, so a policy can take effect only while
+    torch is not imported yet (it is then put in the environment). When torch already runs under another policy,
+    an explicitly requested one gives a warning; the effective policy -- what the manifest records -- is the one
+    torch runs under."""
     import sys
 
     current = os.environ.get("OMP_WAIT_POLICY")
-    if requested is not None:
+    if requested is None:
+        want = current.lower() if current else DEFAULT_OMP_WAIT_POLICY
+    else:
         want = str(requested).lower()
         if want not in OMP_WAIT_POLICIES:
             raise BackendError(f"omp_wait_policy must be one of {', '.join(OMP_WAIT_POLICIES)}, not {requested!r}")
-        if "torch" not in sys.modules:
-            os.environ["OMP_WAIT_POLICY"] = current = want
-        elif (current or "").lower() != want:
-            import warnings
+    if "torch" not in sys.modules:
+        if want == "unset":
+            os.environ.pop("OMP_WAIT_POLICY", None)
+            return _UNSET
+        os.environ["OMP_WAIT_POLICY"] = current = want
+    elif requested is not None and (current or "unset").lower() != want:
+        import warnings
 
-            warnings.warn(f"omp_wait_policy {want!r} cannot take effect: torch was imported before the backend "
-                          f"was built (OMP_WAIT_POLICY={current or 'unset'}); set OMP_WAIT_POLICY={want} in the "
-                          "environment before Python starts", UserWarning, stacklevel=3)
-    return current.lower() if current else _OMP_DEFAULT
+        warnings.warn(f"omp_wait_policy {want!r} cannot take effect: torch was imported before the backend "
+                      f"was built (OMP_WAIT_POLICY={current or 'unset'}); set OMP_WAIT_POLICY={want} in the "
+                      "environment before Python starts", UserWarning, stacklevel=3)
+    return current.lower() if current else _UNSET
 
 
 def _check_forward(forward: str, attention: str) -> None:
@@ -135,10 +145,11 @@ class TransformersBackend:
         batch_size: prompts per forward pass.
         threads: torch CPU threads (default: torch's own choice, one per physical core). The manifest records
             the effective number.
-        omp_wait_policy: ``passive`` or ``active``: how torch's idle OpenMP threads wait (``OMP_WAIT_POLICY``;
-            default: as the environment has it). It takes effect only when the backend is built before torch is
-            imported in the process (a warning says when it cannot); the manifest records the effective policy.
-            See docs/benchmarks.md for its effect on a busy machine.
+        omp_wait_policy: ``passive``, ``active`` or ``unset`` (libgomp's default): how torch's idle OpenMP
+            threads wait (``OMP_WAIT_POLICY``; default: the environment's, else ``passive``, measured 6x faster
+            on a busy 2-core machine, see docs/benchmarks.md). It takes effect only when the backend is built
+            before torch is imported in the process (a requested one that cannot gives a warning); the manifest
+            records the effective policy.
         gguf_file: GGUF file name inside a model folder.
         trust_remote_code: passed to ``from_pretrained``.
         prefix_sharing: score prompts that share a long token prefix (persona, instructions, response scale)
