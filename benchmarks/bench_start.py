@@ -15,14 +15,14 @@ Modes, run interleaved in each round:
 All but ``warm_unset`` run under the backend's default wait policy (``passive``).
 
 ``--contention`` instead scores the first ``--items`` x 4 option orders of the workload after a warm start, with
-``threads`` 2 under each ``omp_wait_policy`` (``passive``; unset = libgomp's default), on the machine as it is
-and with one concurrent CPU-bound process (a busy loop), interleaved; it prints items/s.
+``threads`` 2 under ``omp_wait_policy`` ``unset`` (libgomp's default) and ``passive``, and with ``threads`` 1, on
+the machine as it is and with one concurrent CPU-bound process (a busy loop), interleaved; it prints items/s.
 
     python benchmarks/bench_start.py --rounds 3                 # start-up, prints medians
     python benchmarks/bench_start.py --contention --rounds 3    # wait policy, quiet vs one busy process
     python benchmarks/bench_start.py --out benchmarks/results/start.json
 
-The lines ``median_<mode>_s=<seconds>`` (or ``median_<policy>_<load>_items_per_s=``) end the output.
+The lines ``median_<mode>_s=<seconds>`` (or ``median_t<threads>_<policy>_<load>_items_per_s=``) end the output.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ t2 = time.perf_counter()
 first = be.score(reqs[:1])[0]
 t3 = time.perf_counter()
 print("FIRST", flush=True)
-out = {"plan_s": t1 - t0, "load_s": t2 - t1, "first_item_s": t3 - t2, "logprobs": first.logprobs,
+out = {"cpu_s_to_first_item": time.process_time(), "plan_s": t1 - t0, "load_s": t2 - t1, "first_item_s": t3 - t2, "logprobs": first.logprobs,
        "error": first.error, **{k: be.info.extra.get(k) for k in ("weights_cache", "conversion_s", "threads",
                                                                    "omp_wait_policy")}}
 if n_items:
@@ -109,7 +109,8 @@ def start_up(rounds: int, modes: list[str], save=lambda partial: None) -> dict:
                 ref = ref or res["logprobs"]
                 diff = max(abs(a - b) for a, b in zip(ref, res["logprobs"]))
                 res["max_abs_diff_vs_first_run"] = diff
-                print(f"# round {r + 1} {mode}: {res['to_first_item_s']:.2f} s to the first item (load "
+                print(f"# round {r + 1} {mode}: {res['to_first_item_s']:.2f} s to the first item "
+                      f"(CPU {res.get('cpu_s_to_first_item', float('nan')):.1f} s; load "
                       f"{res['load_s']:.2f}, first item {res['first_item_s']:.2f}, cache {res['weights_cache']}, "
                       f"|d log-prob| {diff:.1e}, load average {os.getloadavg()[0]:.1f})", flush=True)
         save({"kind": "start", "rounds_done": r + 1, "runs": runs})
@@ -127,19 +128,21 @@ BUSY = "import time\nt = time.time() + 3600\nwhile time.time() < t:\n    pass\n"
 def contention(rounds: int, n_items: int, save=lambda partial: None) -> dict:
     with tempfile.TemporaryDirectory(prefix="psy-start-") as cache:
         child({}, cache)  # fill the cache: every measured run is a warm start
-        cells = [(policy, load) for load in ("quiet", "busy") for policy in ("unset", "passive")]
-        runs: dict[str, list[dict]] = {f"{p}_{ld}": [] for p, ld in cells}
+        cells = [(threads, policy, load) for load in ("quiet", "busy")
+                 for threads, policy in ((2, "unset"), (2, "passive"), (1, "passive"))]
+        runs: dict[str, list[dict]] = {f"t{t}_{p}_{ld}": [] for t, p, ld in cells}
         for r in range(rounds):
-            for policy, load in cells:
+            for threads, policy, load in cells:
                 busy = subprocess.Popen([sys.executable, "-c", BUSY]) if load == "busy" else None
                 try:
-                    res = child({"threads": 2, "omp_wait_policy": policy}, cache, n_items)
+                    res = child({"threads": threads, "omp_wait_policy": policy}, cache, n_items)
                 finally:
                     if busy is not None:
                         busy.kill()
                         busy.wait()
-                runs[f"{policy}_{load}"].append(res)
-                print(f"# round {r + 1} {policy:7s} {load}: {res['items_per_s']:.2f} items/s "
+                runs[f"t{threads}_{policy}_{load}"].append(res)
+                print(f"# round {r + 1} threads {threads} {policy:7s} {load}: {res['items_per_s']:.2f} items/s, "
+                      f"{res['to_first_item_s']:.1f} s to the first item "
                       f"(threads {res['threads']}, policy {res['omp_wait_policy']}, errors {res['errors']}, "
                       f"load average {os.getloadavg()[0]:.1f})", flush=True)
             save({"kind": "contention", "rounds_done": r + 1, "runs": runs})

@@ -41,8 +41,8 @@ from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_s
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
 
-# Loaded (model, tokenizer) pairs shared by the open backends of one process (loading takes ~20 s on 2 cores),
-# with the number of open backends using each. When the last one closes, the entry is dropped and the weights
+# Loaded (model, tokenizer) pairs shared by the open backends of one process (a load takes seconds to minutes on
+# 2 cores), with the number of open backends using each. When the last one closes, the entry is dropped and the weights
 # freed, unless the process keeps them (KEEP_WEIGHTS_ENV=1, or keep_weights(True)).
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _USERS: dict[tuple[str, str, str], int] = {}
