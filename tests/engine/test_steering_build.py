@@ -1,0 +1,154 @@
+"""Trait directions built on the embedded SmolLM2-135M (``build_steering``, ``psychometrika steer build``): two
+builds are byte-identical, the artefact round-trips and its hash follows the prompt set, the per-layer held-out
+Cohen's d stored in the artefact agree with a recomputation from ``output_hidden_states`` of single unpadded
+prompts, the chosen layer is the one of the largest d, coefficient 0 is bit-identical to no steering in float32 and
+a nonzero coefficient changes the option log-probabilities of BFI-44 extraversion items (their monotonicity in the
+coefficient is measured and printed, with no threshold: a 135M model need not follow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import psychometrika as pm  # noqa: E402
+from psychometrika.backends import ScoreRequest, make_backend  # noqa: E402
+from psychometrika.backends.base import Steering  # noqa: E402
+from psychometrika.engine.steering import build_steering, neutral_questions, pole_texts, prompt_set  # noqa: E402
+from psychometrika.errors import StudyError  # noqa: E402
+from psychometrika.models.steering import artefact_paths, artefact_sha256, load_directions  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+E_ITEMS = ["bfi01", "bfi06", "bfi11", "bfi16", "bfi21", "bfi26", "bfi31", "bfi36"]  # BFI-44 extraversion
+COEFS = [-8.0, -4.0, 0.0, 4.0, 8.0]
+
+
+@pytest.fixture(scope="module")
+def backend():
+    be = make_backend("transformers", model="embedded")
+    assert be.info.dtype == "float32"
+    return be
+
+
+@pytest.fixture(scope="module")
+def built(backend, tmp_path_factory):
+    path = tmp_path_factory.mktemp("steer") / "smol-E"
+    meta = build_steering(path, trait="extraversion", backend_obj=backend)
+    return path, meta
+
+
+def _independent_d(backend, meta):
+    """Held-out d per layer from single-prompt forwards with ``output_hidden_states`` (no padding, no hooks but one
+    for the last block, whose hidden state transformers returns after the final norm)."""
+    qs = neutral_questions()
+    prompts = prompt_set(meta["high_text"], meta["low_text"], qs)
+    model = backend.model
+    last = {}
+    h = model.model.layers[-1].register_forward_hook(
+        lambda m, a, o: last.__setitem__("x", o[0] if isinstance(o, tuple) else o))
+    acts = []
+    try:
+        with torch.inference_mode():
+            for _, _, msgs in prompts:
+                ids = torch.tensor([backend._encode(backend.render(msgs))])
+                hs = model(input_ids=ids, output_hidden_states=True).hidden_states
+                rows = [x[0, -1].double().numpy() for x in hs[:-1]] + [last["x"][0, -1].double().numpy()]
+                acts.append(np.stack(rows))
+    finally:
+        h.remove()
+    acts = np.stack(acts)
+    n = len(qs)
+    hi, lo = acts[:n], acts[n:]
+    even, odd = slice(0, n, 2), slice(1, n, 2)
+    ds = [np.nan]
+    for layer in range(1, acts.shape[1]):
+        u = hi[even, layer].mean(0) - lo[even, layer].mean(0)
+        u /= np.sqrt(u @ u)
+        a, b = hi[odd, layer] @ u, lo[odd, layer] @ u
+        sd = np.sqrt((a.var(ddof=1) * (len(a) - 1) + b.var(ddof=1) * (len(b) - 1)) / (len(a) + len(b) - 2))
+        ds.append((a.mean() - b.mean()) / sd)
+    return np.array(ds), hi.mean(0) - lo.mean(0)
+
+
+def test_stored_d_agree_with_a_recomputation_and_the_layer_is_their_argmax(backend, built):
+    path, meta = built
+    sep = np.array([np.nan if v is None else v for v in meta["separation"]], dtype=float)
+    n_layers = len(backend.model.model.layers)
+    assert len(sep) == n_layers + 1 and np.isnan(sep[0]) and np.isfinite(sep[1:]).all()
+    want, diff = _independent_d(backend, meta)
+    print("\nheld-out d per layer:", " ".join(f"{i}:{d:.2f}" for i, d in enumerate(want) if i))
+    assert np.abs(sep[1:] - want[1:]).max() < 1e-3
+    assert meta["layer"] == int(np.nanargmax(want)) and meta["layer_choice"].startswith("held-out Cohen's d")
+    directions, loaded = load_directions(path, artefact_sha256(path))
+    assert loaded == meta
+    # the stored vectors are the mean differences over all 40 questions (float32 of the float64 mean)
+    rel = np.abs(directions[1:] - diff[1:]).max(1) / np.abs(diff[1:]).max(1)
+    assert rel.max() < 1e-4
+    assert meta["weights_sha256"] == backend.info.weights_sha256 and meta["n_questions"] == 40
+
+
+def test_two_builds_are_byte_identical_and_the_hash_follows_the_prompt_set(backend, tmp_path):
+    qs = neutral_questions()[:6]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    ma = build_steering(a, trait="E", backend_obj=backend, questions=qs)
+    mb = build_steering(b, trait="E", backend_obj=backend, questions=qs)
+    for x, y in zip(artefact_paths(a), artefact_paths(b)):
+        assert x.read_bytes() == y.read_bytes()
+    assert ma == mb and artefact_sha256(a) == artefact_sha256(b)
+    mc = build_steering(c, trait="E", backend_obj=backend, questions=qs[:5] + ["What is your favourite season?"])
+    assert mc["prompt_set_sha256"] != ma["prompt_set_sha256"]
+    assert mc["vectors_sha256"] != ma["vectors_sha256"] and artefact_sha256(c) != artefact_sha256(a)
+    # a given layer is taken as given; given pole texts are recorded
+    md = build_steering(tmp_path / "d", trait="talk", backend_obj=backend, questions=qs, layer=3,
+                        high="You love to talk.", low="You hardly ever talk.", norm="unit")
+    assert md["layer"] == 3 and md["layer_choice"] == "given" and md["poles"] == "given"
+    d, _ = load_directions(tmp_path / "d")
+    assert np.allclose(np.linalg.norm(d[1:], axis=1), 1.0, atol=1e-5)
+    with pytest.raises(StudyError, match="at least 4"):
+        build_steering(tmp_path / "e", trait="E", backend_obj=backend, questions=qs[:3])
+    with pytest.raises(StudyError, match="no trait"):
+        pole_texts("charisma")
+
+
+def test_coefficient_zero_is_exact_and_steering_moves_extraversion_items(backend, built, tmp_path):
+    from psychometrika.plan.plan import build_plan
+
+    path, meta = built
+    sf = tmp_path / "s.yaml"
+    sf.write_text("id: steer-e\ninstruments: [{id: bfi-44, items: [" + ", ".join(E_ITEMS) + "]}]\n"
+                  "models: [{id: smol, backend: transformers, model: embedded}]\n")
+    plan = build_plan(pm.load_study(sf))
+    assert sorted(plan["item"]) == sorted(E_ITEMS) and set(plan["scale"]) == {"E"}
+    vec, sha = str(artefact_paths(path)[0]), artefact_sha256(path)
+
+    def score(coef):
+        st = None if coef is None else Steering(vec, sha, (meta["layer"],), coef)
+        res = backend.score([ScoreRequest(r.item, tuple(r.messages), tuple(r.continuations), st)
+                             for r in plan.itertuples()])
+        assert all(x.error is None for x in res)
+        return np.array([x.logprobs for x in res])
+
+    plain = score(None)
+    assert np.array_equal(score(0.0), plain)
+    lps = {c: (plain if c == 0 else score(c)) for c in COEFS}
+    assert np.abs(lps[4.0] - plain).max() > 1e-3 and np.abs(lps[-4.0] - plain).max() > 1e-3
+    # keyed expected score per item and coefficient (options renormalised over the five)
+    values = np.array([list(v) for v in plan["option_values"]])
+    keyed = plan["keyed"].to_numpy()
+    table = {}
+    for c, lp in lps.items():
+        p = np.exp(lp - lp.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        s = (p * values).sum(1)
+        table[c] = np.where(keyed < 0, 6 - s, s)
+    m = np.array([table[c] for c in COEFS]).T  # items x coefficients
+    inc = np.all(np.diff(m, axis=1) > 0, axis=1)
+    rho = [float(np.corrcoef(np.argsort(np.argsort(row)), np.arange(len(COEFS)))[0, 1]) for row in m]
+    print(f"\nlayer {meta['layer']}, coefficients {COEFS}: keyed expected score per item")
+    for item, row, up, r in zip(plan["item"], m, inc, rho):
+        print(f"  {item}: " + " ".join(f"{v:.3f}" for v in row) + f"  increasing={bool(up)} spearman={r:+.2f}")
+    print(f"  strictly increasing on {int(inc.sum())}/{len(inc)} items; scale mean "
+          + " ".join(f"{v:.3f}" for v in m.mean(0)))
