@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -85,6 +86,23 @@ def prompt_set(high: str, low: str, questions: Sequence[str]) -> list[tuple[str,
     return out
 
 
+def _activations(backend: Any, messages: list[list[dict[str, str]]], progress: bool) -> np.ndarray:
+    """``backend.residual_activations`` of ``messages``, one backend batch a call (the same batches as a single
+    call, so the same numbers), with a progress bar unless disabled or ``PSYCHOMETRIKA_NO_PROGRESS`` is set."""
+    step = max(1, int(getattr(backend, "batch_size", 8) or 8))
+    if not progress or os.environ.get("PSYCHOMETRIKA_NO_PROGRESS"):
+        return np.asarray(backend.residual_activations(messages))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    parts = []
+    with Progress(TextColumn("[bold]activations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("prompts", total=len(messages))
+        for start in range(0, len(messages), step):
+            parts.append(np.asarray(backend.residual_activations(messages[start:start + step])))
+            bar.update(task, advance=len(parts[-1]))
+    return np.concatenate(parts)
+
+
 def _finite(values: np.ndarray) -> list[float | None]:
     return [None if not math.isfinite(float(v)) else round(float(v), 6) for v in values]
 
@@ -92,7 +110,8 @@ def _finite(values: np.ndarray) -> list[float | None]:
 def build_steering(out: str | Path, *, trait: str, model: str = "embedded", backend: str = "transformers",
                    settings: dict[str, Any] | None = None, layer: int | None = None, norm: str = "raw",
                    markers: str = "big5", high: str | None = None, low: str | None = None,
-                   questions: str | Path | Sequence[str] | None = None, backend_obj: Any = None) -> dict[str, Any]:
+                   questions: str | Path | Sequence[str] | None = None, backend_obj: Any = None,
+                   progress: bool = True) -> dict[str, Any]:
     """Compute a trait's directions for ``model`` and write the artefact ``out`` (``.safetensors`` + ``.json``);
     return its metadata (see the module docstring for the method).
 
@@ -105,6 +124,7 @@ def build_steering(out: str | Path, *, trait: str, model: str = "embedded", back
     norm : ``raw`` or ``unit`` (see the module docstring).
     high, low : the two pole texts (default: from the shaping markers).
     questions : the neutral questions (a file, or a list; default: the shipped 40).
+    progress : show a progress bar over the prompts (off when ``PSYCHOMETRIKA_NO_PROGRESS`` is set).
 
     Example
     -------
@@ -141,7 +161,7 @@ def build_steering(out: str | Path, *, trait: str, model: str = "embedded", back
         if not hasattr(backend_obj, "residual_activations"):
             raise BackendError(f"backend {backend_obj.info.backend!r} cannot read residual-stream activations; "
                                "trait directions need the transformers backend")
-        acts = np.asarray(backend_obj.residual_activations([p[2] for p in prompts]))
+        acts = _activations(backend_obj, [p[2] for p in prompts], progress)
         info = backend_obj.info
     finally:
         if own:

@@ -152,3 +152,26 @@ def test_coefficient_zero_is_exact_and_steering_moves_extraversion_items(backend
         print(f"  {item}: " + " ".join(f"{v:.3f}" for v in row) + f"  increasing={bool(up)} spearman={r:+.2f}")
     print(f"  strictly increasing on {int(inc.sum())}/{len(inc)} items; scale mean "
           + " ".join(f"{v:.3f}" for v in m.mean(0)))
+
+
+def test_steer_build_command_prints_the_per_layer_table_and_writes_the_artefact(backend, tmp_path, capsys):
+    from psychometrika.cli import main
+
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("\n".join(neutral_questions()[:4]) + "\n")
+    out = tmp_path / "cli-E"
+    try:
+        main(["steer", "build", "--trait", "E", "--out", str(out), "--questions", str(qfile)])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    text = capsys.readouterr().out
+    meta = load_directions(out, artefact_sha256(out))[1]
+    assert meta["n_questions"] == 4 and meta["questions"] == str(qfile)
+    for i, d in enumerate(meta["separation"]):
+        if i:
+            assert f"{d:.3f}" in text
+    assert f"{meta['layer']:5d}" in text and "<- chosen" in text
+    # a bad trait is a user error: exit status 2 and one clear message
+    with pytest.raises(SystemExit) as exc:
+        main(["steer", "build", "--trait", "charisma", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "no trait 'charisma'" in capsys.readouterr().err
