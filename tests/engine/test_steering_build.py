@@ -114,14 +114,17 @@ def test_two_builds_are_byte_identical_and_the_hash_follows_the_prompt_set(backe
 
 
 def test_coefficient_zero_is_exact_and_steering_moves_extraversion_items(backend, built, tmp_path):
+    """Both option orders (original and reversed), so that a shift towards one label (a response style) and a
+    shift along the trait can be told apart: the keyed score averaged over the orders cancels the label effect."""
     from psychometrika.plan.plan import build_plan
 
     path, meta = built
     sf = tmp_path / "s.yaml"
     sf.write_text("id: steer-e\ninstruments: [{id: bfi-44, items: [" + ", ".join(E_ITEMS) + "]}]\n"
-                  "models: [{id: smol, backend: transformers, model: embedded}]\n")
+                  "models: [{id: smol, backend: transformers, model: embedded}]\n"
+                  "option_orders: [original, reversed]\n")
     plan = build_plan(pm.load_study(sf))
-    assert sorted(plan["item"]) == sorted(E_ITEMS) and set(plan["scale"]) == {"E"}
+    assert sorted(set(plan["item"])) == sorted(E_ITEMS) and set(plan["scale"]) == {"E"} and len(plan) == 16
     vec, sha = str(artefact_paths(path)[0]), artefact_sha256(path)
 
     def score(coef):
@@ -132,26 +135,36 @@ def test_coefficient_zero_is_exact_and_steering_moves_extraversion_items(backend
         return np.array([x.logprobs for x in res])
 
     plain = score(None)
-    assert np.array_equal(score(0.0), plain)
+    assert np.array_equal(score(0.0), plain)  # float32, bit for bit
     lps = {c: (plain if c == 0 else score(c)) for c in COEFS}
     assert np.abs(lps[4.0] - plain).max() > 1e-3 and np.abs(lps[-4.0] - plain).max() > 1e-3
-    # keyed expected score per item and coefficient (options renormalised over the five)
-    values = np.array([list(v) for v in plan["option_values"]])
+    # value of each display position (permutation: display position -> original option), keyed
+    values = np.array([[r.option_values[k] for k in r.permutation] for r in plan.itertuples()])
     keyed = plan["keyed"].to_numpy()
-    table = {}
+    label_mean, keyed_score = {}, {}
     for c, lp in lps.items():
         p = np.exp(lp - lp.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
+        label_mean[c] = p @ np.arange(1, 6)
         s = (p * values).sum(1)
-        table[c] = np.where(keyed < 0, 6 - s, s)
-    m = np.array([table[c] for c in COEFS]).T  # items x coefficients
-    inc = np.all(np.diff(m, axis=1) > 0, axis=1)
-    rho = [float(np.corrcoef(np.argsort(np.argsort(row)), np.arange(len(COEFS)))[0, 1]) for row in m]
-    print(f"\nlayer {meta['layer']}, coefficients {COEFS}: keyed expected score per item")
-    for item, row, up, r in zip(plan["item"], m, inc, rho):
-        print(f"  {item}: " + " ".join(f"{v:.3f}" for v in row) + f"  increasing={bool(up)} spearman={r:+.2f}")
-    print(f"  strictly increasing on {int(inc.sum())}/{len(inc)} items; scale mean "
-          + " ".join(f"{v:.3f}" for v in m.mean(0)))
+        keyed_score[c] = np.where(keyed < 0, 6 - s, s)
+    items = list(dict.fromkeys(plan["item"]))
+    rows = {it: np.flatnonzero(plan["item"].to_numpy() == it) for it in items}
+    m = np.array([[keyed_score[c][rows[it]].mean() for c in COEFS] for it in items])  # items x coefficients
+    lab = np.array([label_mean[c] for c in COEFS]).T
+    up, down = np.all(np.diff(m, axis=1) > 0, axis=1), np.all(np.diff(m, axis=1) < 0, axis=1)
+    lab_down = np.all(np.diff(lab, axis=1) < 0, axis=1)
+    print(f"\nlayer {meta['layer']}, coefficients {COEFS}: keyed expected score per item (mean of 2 orders)")
+    for it, row in zip(items, m):
+        print(f"  {it}: " + " ".join(f"{v:.4f}" for v in row))
+    print(f"  increasing in the coefficient on {int(up.sum())}/{len(items)} items, decreasing on "
+          f"{int(down.sum())}; scale mean " + " ".join(f"{v:.3f}" for v in m.mean(0)))
+    orig = plan["order_id"].to_numpy() == "original"
+    gap = max(float(np.abs(label_mean[c][orig] - label_mean[c][~orig]).max()) for c in COEFS)
+    print(f"  largest difference of an item's mean label between the two orders: {gap:.4f} (the model answers "
+          "by label, not by the option's text, when this is near 0)")
+    print(f"  mean label chosen (1..5) falls with the coefficient on {int(lab_down.sum())}/{len(lab)} prompts; "
+          "mean label " + " ".join(f"{v:.3f}" for v in lab.mean(0)))
 
 
 def test_steer_build_command_prints_the_per_layer_table_and_writes_the_artefact(backend, tmp_path, capsys):
