@@ -129,12 +129,13 @@ def test_coefficient_zero_is_exact_and_steering_moves_extraversion_items(backend
 
     def score(coef):
         st = None if coef is None else Steering(vec, sha, (meta["layer"],), coef)
-        res = backend.score([ScoreRequest(r.item, tuple(r.messages), tuple(r.continuations), st)
+        res = backend.score([ScoreRequest(r.cell_key, tuple(r.messages), tuple(r.continuations), st)
                              for r in plan.itertuples()])
         assert all(x.error is None for x in res)
         return np.array([x.logprobs for x in res])
 
     plain = score(None)
+    assert len({tuple(r) for r in plain}) == len(plain)  # every prompt scored on its own
     assert np.array_equal(score(0.0), plain)  # float32, bit for bit
     lps = {c: (plain if c == 0 else score(c)) for c in COEFS}
     assert np.abs(lps[4.0] - plain).max() > 1e-3 and np.abs(lps[-4.0] - plain).max() > 1e-3
