@@ -14,7 +14,8 @@ last token):
 3. Direction at layer ``l`` = mean activation of the trait-high prompts - mean of the trait-low prompts.
 4. Layer choice (unless a layer is given): the direction from the even-numbered questions, then Cohen's d of the
    projections of the odd-numbered (held-out) questions' activations on it, high versus low; the layer of the
-   largest d. The stored directions use every question.
+   largest d. The stored directions use every question. Choosing needs at least 10 questions (5 held out
+   per pole); with fewer, a layer must be given and no d is reported.
 5. ``norm``: ``raw`` (default) keeps the mean difference as measured, so coefficient 1 moves the residual stream
    by the measured high-low difference; ``unit`` scales every layer's direction to length 1.
 
@@ -37,6 +38,8 @@ from ..errors import BackendError, StudyError
 from ..models.steering import NORMS, mean_difference, pick_layer, save_artefact, separation
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "design" / "data" / "steering" / "neutral-questions.yaml"
+#: fewest neutral questions: to build a direction; to choose a layer by held-out d (5 held out per pole)
+MIN_QUESTIONS, MIN_CHOICE = 2, 10
 CRITERION = ("held-out Cohen's d: direction from the even-numbered questions, d of the odd-numbered questions' "
              "projections on it (trait-high vs trait-low); the layer of the largest d")
 
@@ -55,9 +58,9 @@ def neutral_questions(path: str | Path | None = None) -> list[str]:
         qs = [line.strip() for line in text.splitlines() if line.strip()]
     if not isinstance(qs, list) or not all(isinstance(q, str) and q.strip() for q in qs):
         raise StudyError("the neutral questions must be a list of texts (questions: [...])", file=str(p))
-    if len(qs) < 4:
-        raise StudyError(f"{len(qs)} neutral questions; at least 4 are needed (two to build the direction, two "
-                         "held out to choose the layer)", file=str(p))
+    if len(qs) < MIN_QUESTIONS:
+        raise StudyError(f"{len(qs)} neutral question(s); at least {MIN_QUESTIONS} are needed to build a "
+                         "direction", file=str(p))
     return [q.strip() for q in qs]
 
 
@@ -147,8 +150,13 @@ def build_steering(out: str | Path, *, trait: str, model: str = "embedded", back
     else:
         qs = [str(q) for q in questions]
         q_source = "given"
-        if len(qs) < 4:
-            raise StudyError(f"{len(qs)} neutral questions; at least 4 are needed")
+        if len(qs) < MIN_QUESTIONS:
+            raise StudyError(f"{len(qs)} neutral question(s); at least {MIN_QUESTIONS} are needed to build a "
+                             "direction")
+    if layer is None and len(qs) < MIN_CHOICE:
+        raise StudyError(f"{len(qs)} neutral questions: choosing a layer needs at least {MIN_CHOICE} (the "
+                         f"held-out Cohen's d of {len(qs) // 2} prompts per pole would be too noisy to rank "
+                         "layers by)", hint="give more questions, or a layer (--layer)")
     prompts = prompt_set(high, low, qs)
     prompt_sha = hashlib.sha256(json.dumps([p[2] for p in prompts], sort_keys=True, ensure_ascii=False)
                                 .encode()).hexdigest()
@@ -170,7 +178,9 @@ def build_steering(out: str | Path, *, trait: str, model: str = "embedded", back
     hi_acts, lo_acts = acts[:n], acts[n:]
     n_layers = acts.shape[1] - 1
     idx = np.arange(n)
-    sep = separation(hi_acts, lo_acts, idx % 2 == 0, idx % 2 == 1)
+    # held-out d only where it can be trusted to rank layers (MIN_CHOICE questions); else not reported at all
+    sep = (separation(hi_acts, lo_acts, idx % 2 == 0, idx % 2 == 1) if n >= MIN_CHOICE
+           else np.full(n_layers + 1, np.nan))
     if layer is None:
         chosen, how = pick_layer(sep), CRITERION
     else:
@@ -195,4 +205,4 @@ def build_steering(out: str | Path, *, trait: str, model: str = "embedded", back
     return read_metadata(out)
 
 
-__all__ = ["CRITERION", "QUESTIONS", "build_steering", "neutral_questions", "pole_texts", "prompt_set"]
+__all__ = ["CRITERION", "MIN_CHOICE", "MIN_QUESTIONS", "QUESTIONS", "build_steering", "neutral_questions", "pole_texts", "prompt_set"]

@@ -91,24 +91,27 @@ def test_stored_d_agree_with_a_recomputation_and_the_layer_is_their_argmax(backe
 
 
 def test_two_builds_are_byte_identical_and_the_hash_follows_the_prompt_set(backend, tmp_path):
-    qs = neutral_questions()[:6]
+    qs = neutral_questions()[:10]
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     ma = build_steering(a, trait="E", backend_obj=backend, questions=qs)
     mb = build_steering(b, trait="E", backend_obj=backend, questions=qs)
     for x, y in zip(artefact_paths(a), artefact_paths(b)):
         assert x.read_bytes() == y.read_bytes()
     assert ma == mb and artefact_sha256(a) == artefact_sha256(b)
-    mc = build_steering(c, trait="E", backend_obj=backend, questions=qs[:5] + ["What is your favourite season?"])
+    mc = build_steering(c, trait="E", backend_obj=backend, questions=qs[:9] + ["What is your favourite season?"])
     assert mc["prompt_set_sha256"] != ma["prompt_set_sha256"]
     assert mc["vectors_sha256"] != ma["vectors_sha256"] and artefact_sha256(c) != artefact_sha256(a)
     # a given layer is taken as given; given pole texts are recorded
-    md = build_steering(tmp_path / "d", trait="talk", backend_obj=backend, questions=qs, layer=3,
+    md = build_steering(tmp_path / "d", trait="talk", backend_obj=backend, questions=qs[:4], layer=3,
                         high="You love to talk.", low="You hardly ever talk.", norm="unit")
     assert md["layer"] == 3 and md["layer_choice"] == "given" and md["poles"] == "given"
+    assert all(d is None for d in md["separation"])  # 2 held out per pole: no d is reported
     d, _ = load_directions(tmp_path / "d")
     assert np.allclose(np.linalg.norm(d[1:], axis=1), 1.0, atol=1e-5)
-    with pytest.raises(StudyError, match="at least 4"):
-        build_steering(tmp_path / "e", trait="E", backend_obj=backend, questions=qs[:3])
+    with pytest.raises(StudyError, match="choosing a layer needs at least 10"):
+        build_steering(tmp_path / "e", trait="E", backend_obj=backend, questions=qs[:9])
+    with pytest.raises(StudyError, match="at least 2 are needed"):
+        build_steering(tmp_path / "e", trait="E", backend_obj=backend, questions=qs[:1], layer=3)
     with pytest.raises(StudyError, match="no trait"):
         pole_texts("charisma")
 
@@ -175,16 +178,17 @@ def test_steer_build_command_prints_the_per_layer_table_and_writes_the_artefact(
     qfile.write_text("\n".join(neutral_questions()[:4]) + "\n")
     out = tmp_path / "cli-E"
     try:
-        main(["steer", "build", "--trait", "E", "--out", str(out), "--questions", str(qfile)])
+        main(["steer", "build", "--trait", "E", "--out", str(out), "--questions", str(qfile), "--layer", "5"])
     except SystemExit as exc:
         assert exc.code in (0, None)
     text = capsys.readouterr().out
     meta = load_directions(out, artefact_sha256(out))[1]
-    assert meta["n_questions"] == 4 and meta["questions"] == str(qfile)
-    for i, d in enumerate(meta["separation"]):
-        if i:
-            assert f"{d:.3f}" in text
-    assert f"{meta['layer']:5d}" in text and "<- chosen" in text
+    assert meta["n_questions"] == 4 and meta["questions"] == str(qfile) and meta["layer"] == 5
+    lines = [ln.split() for ln in text.splitlines() if ln.split() and ln.split()[0].isdigit()]
+    assert [int(ln[0]) for ln in lines] == list(range(1, 31)) and all(ln[1] == "n/a" for ln in lines)
+    for ln in lines:
+        assert abs(float(ln[2]) - meta["mean_diff_norm"][int(ln[0])]) < 1e-3
+    assert [ln[0] for ln in lines if "chosen" in ln] == ["5"] and "layer 5 (given)" in text
     # a bad trait is a user error: exit status 2 and one clear message
     with pytest.raises(SystemExit) as exc:
         main(["steer", "build", "--trait", "charisma", "--out", str(tmp_path / "x")])
