@@ -114,12 +114,18 @@ def start_up(rounds: int, modes: list[str], save=lambda partial: None) -> dict:
                       f"{res['load_s']:.2f}, first item {res['first_item_s']:.2f}, cache {res['weights_cache']}, "
                       f"|d log-prob| {diff:.1e}, load average {os.getloadavg()[0]:.1f})", flush=True)
         save({"kind": "start", "rounds_done": r + 1, "runs": runs})
-    summary = {m: statistics.median(x["to_first_item_s"] for x in v) for m, v in runs.items()}
-    for m, v in runs.items():
-        print(f"# {m}: {_median([x['to_first_item_s'] for x in v])} s", flush=True)
-    for m, s in summary.items():
-        print(f"median_{m}_s={s:.2f}")
+    summary = _summarise(runs, "to_first_item_s", "s")
     return {"kind": "start", "rounds": rounds, "runs": runs, "median_s": summary}
+
+
+def _summarise(runs: dict[str, list[dict]], key: str, unit: str) -> dict[str, float]:
+    """Print each variant's median (range) of ``key`` and a ``median_<variant>_<unit>=`` line; the medians."""
+    summary = {m: statistics.median(x[key] for x in v) for m, v in runs.items()}
+    for m, v in runs.items():
+        print(f"# {m}: {_median([x[key] for x in v])} {unit.replace('_', ' ')}", flush=True)
+    for m, med in summary.items():
+        print(f"median_{m}_{unit}={med:.2f}")
+    return summary
 
 
 BUSY = "import time\nt = time.time() + 3600\nwhile time.time() < t:\n    pass\n"
@@ -146,11 +152,7 @@ def contention(rounds: int, n_items: int, save=lambda partial: None) -> dict:
                       f"(threads {res['threads']}, policy {res['omp_wait_policy']}, errors {res['errors']}, "
                       f"load average {os.getloadavg()[0]:.1f})", flush=True)
             save({"kind": "contention", "rounds_done": r + 1, "runs": runs})
-    summary = {k: statistics.median(x["items_per_s"] for x in v) for k, v in runs.items()}
-    for k, v in runs.items():
-        print(f"# {k}: {_median([x['items_per_s'] for x in v])} items/s", flush=True)
-    for k, s in summary.items():
-        print(f"median_{k}_items_per_s={s:.2f}")
+    summary = _summarise(runs, "items_per_s", "items_per_s")
     return {"kind": "contention", "rounds": rounds, "items": runs[next(iter(runs))][0]["items"], "runs": runs,
             "median_items_per_s": summary}
 
