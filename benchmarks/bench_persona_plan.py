@@ -10,11 +10,12 @@ tables, ``sample: N``) and reports, separately for the persona expansion and for
 
     python benchmarks/bench_persona_plan.py --personas 1000            # 240,000 prompts
     python benchmarks/bench_persona_plan.py --personas 200 --instrument bfi-44
+    python benchmarks/bench_persona_plan.py --personas 10000 --stream      # 2.4 M prompts, chunk by chunk
 
 A benchmark prints numbers; ``tests/design/test_persona_scale.py`` runs :func:`measure` on a reduced size and
 checks the row count and a per-prompt memory bound. ``build_plan`` materialises every prompt (messages
-included), so memory grows linearly with the plan: at the measured bytes per prompt, extrapolate before
-planning millions of prompts on a small machine (the plan-size limit, ``--max-prompts``, guards the default).
+included), so its memory grows linearly with the plan; ``run_study`` instead renders the plan in persona-major
+chunks (``iter_plan``, ``--stream`` here), so its memory is bounded by one chunk whatever the population size.
 """
 
 from __future__ import annotations
@@ -78,13 +79,43 @@ def measure(n_personas: int, instrument: str = "ipip-neo-120", orders: int = 2,
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def measure_streamed(n_personas: int, instrument: str = "ipip-neo-120", orders: int = 2,
+                     chunk_rows: int | None = None) -> dict[str, Any]:
+    """Time and peak RSS of rendering the plan chunk by chunk (:func:`iter_plan`, what ``run_study`` does),
+    holding one chunk at a time; each chunk's prefix sort is included (the engine sorts every chunk)."""
+    from psychometrika.engine.batch import prefix_sort
+    from psychometrika.plan.plan import DEFAULT_CHUNK_ROWS, iter_plan
+
+    study = population_study(n_personas, instrument, orders)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    rows = chunks = biggest = 0
+    personas: set[str] = set()
+    for chunk in iter_plan(study, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS):
+        prefix_sort(chunk)
+        rows += len(chunk)
+        chunks += 1
+        biggest = max(biggest, len(chunk))
+        personas.update(chunk["persona"].unique())
+    took = time.perf_counter() - t0
+    return {"mode": "streamed", "personas": len(personas), "instrument": instrument, "orders": orders,
+            "prompts": rows, "chunks": chunks, "largest_chunk": biggest, "plan_seconds": round(took, 1),
+            "prompts_per_s": round(rows / max(took, 1e-9)), "rss_before_mb": round(rss0),
+            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--personas", type=int, default=1000)
     ap.add_argument("--instrument", default="ipip-neo-120")
     ap.add_argument("--orders", type=int, default=2, choices=[1, 2])
     ap.add_argument("--no-trace", action="store_true", help="time only (no tracemalloc)")
+    ap.add_argument("--stream", action="store_true", help="render chunk by chunk as run_study does (iter_plan)")
+    ap.add_argument("--chunk-rows", type=int, default=None)
     a = ap.parse_args()
+    if a.stream:
+        print(json.dumps(measure_streamed(a.personas, a.instrument, a.orders, a.chunk_rows), indent=2))
+        return
     res = measure(a.personas, a.instrument, a.orders, trace=not a.no_trace)
     full = 2_400_000
     res["extrapolated_2.4M_prompts"] = {"plan_seconds": round(full / max(res["prompts_per_s"], 1)),

@@ -42,8 +42,8 @@ from ..models.size import parameter_count
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
 
-# Loaded (model, tokenizer) pairs shared by the open backends of one process (loading takes ~20 s on 2 cores),
-# with the number of open backends using each. When the last one closes, the entry is dropped and the weights
+# Loaded (model, tokenizer) pairs shared by the open backends of one process (a load takes seconds to minutes on
+# 2 cores), with the number of open backends using each. When the last one closes, the entry is dropped and the weights
 # freed, unless the process keeps them (KEEP_WEIGHTS_ENV=1, or keep_weights(True)).
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _USERS: dict[tuple[str, str, str], int] = {}
@@ -82,6 +82,46 @@ def auto_dtype(device: str, n_parameters: int | None) -> tuple[str, str | None, 
                                        f"{n_parameters / 1e9:.2f} B parameters (> {BF16_ABOVE_PARAMETERS / 1e9:g} B)")
     size = "unknown size" if n_parameters is None else f"{n_parameters / 1e9:.2f} B parameters"
     return "float32", None, f"auto: float32 on CPU ({size})"
+
+
+#: OpenMP wait policies (``OMP_WAIT_POLICY``) the ``omp_wait_policy`` setting takes; ``unset`` leaves libgomp's
+#: default (spin a while, then sleep)
+OMP_WAIT_POLICIES = ("passive", "active", "unset")
+#: the policy used when neither the setting nor the environment names one (measured in docs/benchmarks.md: on a
+#: busy 2-core machine spinning threads made one item's forward pass 6x slower)
+DEFAULT_OMP_WAIT_POLICY = "passive"
+_UNSET = "unset (libgomp default: spin a while, then sleep)"
+
+
+def _omp_wait_policy(requested: str | None) -> str:
+    """Apply the OpenMP wait policy of torch's CPU threads and return the effective one.
+
+    ``requested`` ``None`` means ``$OMP_WAIT_POLICY`` when it is set, else :data:`DEFAULT_OMP_WAIT_POLICY`.
+    libgomp reads ``OMP_WAIT_POLICY`` once, when ``import torch`` loads it, so a policy can take effect only while
+    torch is not imported yet (it is then put in the environment). When torch already runs under another policy,
+    an explicitly requested one gives a warning; the effective policy -- what the manifest records -- is the one
+    torch runs under."""
+    import sys
+
+    current = os.environ.get("OMP_WAIT_POLICY")
+    if requested is None:
+        want = current.lower() if current else DEFAULT_OMP_WAIT_POLICY
+    else:
+        want = str(requested).lower()
+        if want not in OMP_WAIT_POLICIES:
+            raise BackendError(f"omp_wait_policy must be one of {', '.join(OMP_WAIT_POLICIES)}, not {requested!r}")
+    if "torch" not in sys.modules:
+        if want == "unset":
+            os.environ.pop("OMP_WAIT_POLICY", None)
+            return _UNSET
+        os.environ["OMP_WAIT_POLICY"] = current = want
+    elif requested is not None and (current or "unset").lower() != want:
+        import warnings
+
+        warnings.warn(f"omp_wait_policy {want!r} cannot take effect: torch was imported before the backend "
+                      f"was built (OMP_WAIT_POLICY={current or 'unset'}); set OMP_WAIT_POLICY={want} in the "
+                      "environment before Python starts", UserWarning, stacklevel=3)
+    return current.lower() if current else _UNSET
 
 
 def _check_forward(forward: str, attention: str) -> None:
@@ -124,7 +164,13 @@ class TransformersBackend:
             (1.5 B: 9.2 GB; numbers in docs/benchmarks.md)), ``bfloat16``, ``float16``, ``float32``.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when available).
         batch_size: prompts per forward pass.
-        threads: torch CPU threads (default: torch's own choice).
+        threads: torch CPU threads (default: torch's own choice, one per physical core). The manifest records
+            the effective number.
+        omp_wait_policy: ``passive``, ``active`` or ``unset`` (libgomp's default): how torch's idle OpenMP
+            threads wait (``OMP_WAIT_POLICY``; default: the environment's, else ``passive``, measured 6x faster
+            on a busy 2-core machine, see docs/benchmarks.md). It takes effect only when the backend is built
+            before torch is imported in the process (a requested one that cannot gives a warning); the manifest
+            records the effective policy.
         gguf_file: GGUF file name inside a model folder.
         trust_remote_code: passed to ``from_pretrained``.
         prefix_sharing: score prompts that share a long token prefix (persona, instructions, response scale)
@@ -136,6 +182,10 @@ class TransformersBackend:
         forward: ``auto`` (default) scores Llama-layout models (Llama, Mistral, Qwen2; the embedded SmolLM2)
             with psychometrika's lean forward pass (:mod:`.llama_forward`: prefix attention without per-row
             copies, fused projections); ``transformers`` always uses the model's own forward.
+        weights_cache: load a GGUF file (with ``dequantize``) from its dense safetensors conversion in the user
+            cache (:func:`psychometrika.models.convert.cached_conversion`: keyed by the file's sha256 and the
+            dtype; the first run converts it once). Scores equal those of loading the GGUF itself; the start is
+            about 10x shorter. ``False`` always loads the GGUF.
         compile: ``torch.compile`` the lean forward's decoder layer (opt-in: fuses the elementwise kernels;
             the first batches pay the compile time).
         compute_dtype: the lean forward's arithmetic dtype when it differs from the weights' (``float32`` with
@@ -154,7 +204,9 @@ class TransformersBackend:
                  batch_size: int = 16, threads: int | None = None, gguf_file: str | None = None,
                  trust_remote_code: bool = False, max_length: int | None = None, prefix_sharing: bool = True,
                  min_prefix: int = 16, dequantize: bool = True, forward: str = "auto",
-                 compile: bool = False, attention: str = "sdpa", compute_dtype: str | None = None) -> None:
+                 compile: bool = False, attention: str = "sdpa", weights_cache: bool = True,
+                 omp_wait_policy: str | None = None, compute_dtype: str | None = None) -> None:
+        wait = _omp_wait_policy(omp_wait_policy)  # before torch starts OpenMP
         try:
             import torch
             import transformers  # noqa: F401
@@ -187,9 +239,50 @@ class TransformersBackend:
             compute_dtype = compute_dtype or auto_compute
         self.dtype = _DTYPES[dtype]
         self.compute_dtype = _DTYPES[compute_dtype] if compute_dtype else None
-        model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
-        self._attach(model_obj, tokenizer, max_length, model_id, weights_sha256(weights) if weights else "",
-                     folder if gguf is None else f"{folder}/{gguf}")
+        source = folder if gguf is None else f"{folder}/{gguf}"
+        sha = ""
+        model_obj = tokenizer = None
+        cache: dict[str, Any] = {"weights_cache": "off"} if gguf else {}
+        if gguf and self.dequantize and weights_cache:
+            from ..models.convert import gguf_identity
+
+            sha = gguf_identity(weights)
+            model_obj, tokenizer, cache = self._load_cached(weights, sha, trust_remote_code)
+        if model_obj is None:
+            model_obj, tokenizer = self._load(folder, gguf, trust_remote_code)
+        self._attach(model_obj, tokenizer, max_length, model_id, sha or (weights_sha256(weights) if weights else ""),
+                     source)
+        self.info.extra.update(cache)
+        self.info.extra.update(threads=int(torch.get_num_threads()), omp_wait_policy=wait)
+
+    def _load_cached(self, weights: str, sha: str, trust_remote_code: bool) -> tuple[Any, Any, dict[str, Any]]:
+        """Load a GGUF's dense conversion from the user cache (:func:`.models.convert.cached_conversion`),
+        converting it first when the cache has none; a cached folder that fails to load is built again once.
+        Returns ``(model, tokenizer, what the manifest records)``; an unusable cache (not writable) gives
+        ``(None, None, {"weights_cache": "off (why)"})`` and the caller loads the GGUF itself."""
+        from ..models.convert import cached_conversion
+
+        t0 = time.perf_counter()
+        try:
+            folder, converted = cached_conversion(weights, self.dtype, sha256=sha)
+        except OSError as exc:
+            return None, None, {"weights_cache": f"off ({type(exc).__name__}: {exc})"}
+        state = "converted" if converted else "hit"
+        try:
+            model_obj, tokenizer = self._load(str(folder), None, trust_remote_code)
+        except BackendError as exc:
+            if converted:
+                raise
+            try:  # a damaged cached folder (same sizes, other bytes): convert again, once
+                folder, _ = cached_conversion(weights, self.dtype, sha256=sha, rebuild=True)
+            except OSError:
+                raise exc from None
+            state = "rebuilt"
+            model_obj, tokenizer = self._load(str(folder), None, trust_remote_code)
+        info: dict[str, Any] = {"weights_cache": state, "loaded_from": str(folder)}
+        if state != "hit":
+            info["conversion_s"] = round(time.perf_counter() - t0, 1)
+        return model_obj, tokenizer, info
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, model_id: str = "in-memory", device: str = "cpu",

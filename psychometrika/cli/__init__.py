@@ -5,7 +5,8 @@ One module per command group, each registering its commands on :data:`psychometr
 * :mod:`~psychometrika.cli.instruments` — ``instruments list|show|validate|schema``;
 * :mod:`~psychometrika.cli.study` — ``plan``, ``run``, ``export``, ``quickstart``;
 * :mod:`~psychometrika.cli.report` — ``report``, ``reproduce``;
-* :mod:`~psychometrika.cli.tools` — ``bench``, ``serve``, ``convert``.
+* :mod:`~psychometrika.cli.tools` — ``bench``, ``serve``, ``convert``;
+* :mod:`~psychometrika.cli.steer` — ``steer build``.
 
 Every user error prints one clear message (file:line:column: field: problem, and a hint) and exits with
 status 2; a backend failure exits with status 3; ``--debug`` shows the Python traceback as well.
@@ -21,7 +22,7 @@ import typer
 from ..errors import BackendError, PsychometrikaError
 from ..secrets import redact_text
 # each module registers its commands on ``app`` when imported; this order is the order of ``--help``
-from . import study, report, tools, instruments  # noqa: F401,I001
+from . import study, report, tools, instruments, steer  # noqa: F401,I001
 from .app import app, console
 
 

@@ -26,13 +26,12 @@ def plan(study: Path = typer.Argument(..., help="Study YAML file."),
     from ..engine.session import load_checked_study as load_study  # design + backend settings
 
     set_max_prompts(max_prompts)
-    from ..plan.plan import build_plan, plan_summary
+    from ..plan.plan import iter_plan, plan_summary
     from ..engine.run import estimate_seconds
 
     s = load_study(study)
-    p = build_plan(s)
-    summary = plan_summary(s, p)
-    per_model = p.groupby("model").size().to_dict()
+    summary = plan_summary(s, iter_plan(s))  # chunk by chunk: bounded memory for a large population
+    per_model = summary.pop("per_model")
     summary["estimated_seconds"] = {m.id: estimate_seconds(per_model.get(m.id, 0), m.backend) for m in s.models}
     if as_json:
         print(json.dumps(summary, indent=2, default=float))

@@ -42,7 +42,7 @@ Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="A seed: an integer f
 #: backend settings that change only how fast answers come, never what they are: left out of the study's
 #: identity, so changing them between runs resumes the same folder
 SPEED_SETTINGS = frozenset({"delay_s", "timeout_s", "max_concurrency", "batch_size", "max_retries", "backoff_s",
-                            "max_backoff_s", "threads"})
+                            "max_backoff_s", "threads", "omp_wait_policy", "weights_cache"})
 
 
 class _Strict(BaseModel):

@@ -7,6 +7,8 @@ local engine and the Ray executor write their manifests with these functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import platform
 import sys
 import time
@@ -50,10 +52,25 @@ def model_entry(spec: ModelSpec, info: ModelInfo) -> dict[str, Any]:
             "settings": redact(spec.settings), **info.extra}
 
 
-def build_manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[str, dict[str, Any]],
+@dataclass(frozen=True)
+class PlanCounts:
+    """What the manifest records of a plan: its number of rows and the distinct levels of each design column
+    (:data:`DESIGN_COLUMNS`), known without holding the whole plan when it is streamed."""
+
+    rows: int
+    design_cells: dict[str, int]
+
+    @classmethod
+    def of(cls, plan: pd.DataFrame) -> "PlanCounts":
+        return cls(int(len(plan)), {c: int(plan[c].nunique()) for c in DESIGN_COLUMNS})
+
+
+def build_manifest(study: Study, s_hash: str, plan: pd.DataFrame | PlanCounts, models: dict[str, dict[str, Any]],
                    n_rows: int, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest of a run folder holding ``n_rows`` of the ``plan``'s rows (``previous``: the manifest
-    already there, whose creation time and model entries are kept)."""
+    """The manifest of a run folder holding ``n_rows`` of the ``plan``'s rows (``plan``: the plan or its
+    :class:`PlanCounts`; ``previous``: the manifest already there, whose creation time and model entries are
+    kept)."""
+    counts = plan if isinstance(plan, PlanCounts) else PlanCounts.of(plan)
     instruments = []
     for adm in expand_factors(study).instruments:
         i = adm.instrument
@@ -74,10 +91,10 @@ def build_manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[s
         "seed": study.seed,
         "created": (previous or {}).get("created", time.strftime(_TIME_FORMAT)),
         "updated": time.strftime(_TIME_FORMAT),
-        "planned_rows": int(len(plan)),
+        "planned_rows": counts.rows,
         "stored_rows": int(n_rows),
-        "complete": int(n_rows) == int(len(plan)),
-        "design_cells": {c: int(plan[c].nunique()) for c in DESIGN_COLUMNS},
+        "complete": int(n_rows) == counts.rows,
+        "design_cells": dict(counts.design_cells),
         "instruments": instruments,
         "models": {**prev_models, **models},
         "versions": package_versions(),
@@ -86,5 +103,5 @@ def build_manifest(study: Study, s_hash: str, plan: pd.DataFrame, models: dict[s
     }
 
 
-__all__ = ["DESIGN_COLUMNS", "MANIFEST_FORMAT", "RECORDED_PACKAGES", "build_manifest", "model_entry",
+__all__ = ["DESIGN_COLUMNS", "MANIFEST_FORMAT", "PlanCounts", "RECORDED_PACKAGES", "build_manifest", "model_entry",
            "package_versions"]

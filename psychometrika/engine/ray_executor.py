@@ -59,8 +59,8 @@ from ..store.store import RunStore
 from .batch import administer_batch, batches, prefix_sort
 from .manifest import build_manifest, model_entry
 from .progress import ClusterProgress
-from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
-                      open_run)
+from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, close_run, default_backend_factory,
+                      load_study_text, open_run)
 
 #: backends whose workers need a GPU each when the cluster has GPUs (``openai`` and ``dummy`` never do)
 GPU_BACKENDS = ("transformers", "vllm")
@@ -375,12 +375,7 @@ def run_study_ray(study: Study | str | Path, out: str | Path, *, address: str | 
         bar.stop()
         report.workers = len(all_workers)
         report.per_worker = [w.stats() for w in all_workers]
-        report.seconds = time.perf_counter() - t0
-        report.models = model_infos
-        try:
-            write_manifest()
-        finally:
-            store.close()  # release the folder's lock
+        close_run(report, t0, model_infos, write_manifest, store)
         if started:
             ray.shutdown()
     if report.failed:

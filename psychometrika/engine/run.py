@@ -33,15 +33,16 @@ from .keys import generation_seed, request_key
 from .manifest import build_manifest, model_entry
 from .progress import NOMINAL_RATE, RunProgress, estimate_seconds, model_line
 from .redaction import redact
+from ..plan.plan import DEFAULT_CHUNK_ROWS
 from .session import (DEFAULT_BATCH_SIZE, BackendFactory, RunReport, default_backend_factory, load_study_text,
-                      open_run)
+                      close_run, open_run, open_streamed_run)
 from ..store.outcome import FailureTally
 
 
 def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False, progress: bool = True,
               backend_factory: BackendFactory | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
               max_rows: int | None = None, executor: str | None = None, ray_address: str | None = None,
-              workers: int | None = None) -> RunReport:
+              workers: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> RunReport:
     """Administer a study into the run folder ``out`` (resuming what is already there).
 
     Parameters
@@ -67,49 +68,54 @@ def run_study(study: Study | str | Path, out: str | Path, *, force: bool = False
                              address=ray_address or os.environ.get("RAY_ADDRESS") or "local", workers=workers,
                              force=force, progress=progress, batch_size=batch_size, max_rows=max_rows,
                              backend_factory=backend_factory)
-    s_hash, plan, store, previous, todo = open_run(study, study_text, out, force)
-    report = RunReport(Path(out), len(plan), len(plan) - len(todo), 0, 0, 0, 0.0)
+    run = open_streamed_run(study, study_text, out, force, chunk_rows=max(chunk_rows, batch_size))
+    store, planned = run.store, run.counts.rows
+    done = store.done_keys()  # the store adds every appended key to this set
+    report = RunReport(Path(out), planned, len(done), 0, 0, 0, 0.0)
     factory = backend_factory or default_backend_factory
     decoding = study.decoding.model_dump()
-    model_infos: dict[str, dict[str, Any]] = dict((previous or {}).get("models", {}))
-    bar = RunProgress(len(plan), len(plan) - len(todo), enabled=progress)
+    model_infos: dict[str, dict[str, Any]] = dict((run.previous or {}).get("models", {}))
+    bar = RunProgress(planned, len(done), enabled=progress)
     failures = FailureTally()
+    specs = {m.id: m for m in study.models}
+    backend, current = None, None
 
     def write_manifest() -> None:
-        store.write_manifest(build_manifest(study, s_hash, plan, model_infos, len(store.done_keys()), previous))
+        store.write_manifest(build_manifest(study, run.study_hash, run.counts, model_infos, len(done), run.previous))
 
     try:
-        for spec in study.models:
-            sub = todo[todo["model"] == spec.id]
-            if sub.empty:
+        for chunk in run.chunks:  # a block of whole personas of one model, in study model order
+            todo = chunk[[k not in done for k in chunk["cell_key"]]]
+            if todo.empty:
                 continue
-            backend = factory(spec)
-            try:
-                model_infos[spec.id] = model_entry(spec, backend.info)
+            model_id = todo["model"].iat[0]
+            if model_id != current:
+                if backend is not None:
+                    backend.close()
+                    backend = None
+                backend, current = factory(specs[model_id]), model_id
+                model_infos[model_id] = model_entry(specs[model_id], backend.info)
                 write_manifest()
-                bar.note(model_line(spec.id, backend.info))
-                for batch in batches(prefix_sort(sub), batch_size):
-                    res = administer_batch(backend, batch, decoding)
-                    report.failed += res.failed
-                    for e in res.errors:
-                        failures.add(e)
-                    report.written += store.append(res.rows)
-                    report.refused += res.refused
-                    bar.advance(len(batch), report.refused, report.failed)
-                    if max_rows is not None and report.written >= max_rows:
-                        break
-            finally:
-                backend.close()
+                bar.note(model_line(model_id, backend.info))
+            for batch in batches(prefix_sort(todo), batch_size):
+                res = administer_batch(backend, batch, decoding)
+                report.failed += res.failed
+                for e in res.errors:
+                    failures.add(e)
+                report.written += store.append(res.rows)
+                report.refused += res.refused
+                bar.advance(len(batch), report.refused, report.failed)
+                if max_rows is not None and report.written >= max_rows:
+                    break
             if max_rows is not None and report.written >= max_rows:
                 break
     finally:
-        bar.stop()
-        report.seconds = time.perf_counter() - t0
-        report.models = model_infos
         try:
-            write_manifest()
+            if backend is not None:
+                backend.close()
         finally:
-            store.close()  # release the folder's lock
+            bar.stop()
+            close_run(report, t0, model_infos, write_manifest, store)
     if report.failed:
         raise BackendError(f"{failures.summary()}; {report.written} new rows were "
                            f"stored in {out}. Re-run the same command to retry the failed ones.")

@@ -3,10 +3,11 @@ model's backend, and the report of a run."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 from pydantic import Field, ValidationInfo, field_validator
@@ -17,7 +18,9 @@ from ..design.factors import study_personas
 from ..design.personas import persona_table
 from ..design.study import ModelSpec, Study, load_study, study_hash, study_inputs
 from ..errors import BackendError, StudyError
-from ..plan.plan import build_plan
+from ..design.factors import expand_factors, plan_size
+from ..plan.plan import DEFAULT_CHUNK_ROWS, build_plan, iter_plan
+from .manifest import DESIGN_COLUMNS, PlanCounts
 from ..store.store import RunStore
 from ..yamlio import parse_yaml, read_text, validate
 
@@ -113,12 +116,8 @@ def open_run(study: Study, study_text: str, out: str | Path,
     plan = build_plan(study)
     if plan.empty:
         raise StudyError("the study plan is empty (no items selected)", file=study.source)
-    store = RunStore.open(out, s_hash, study_text=study_text, force=force, inputs=study_inputs(study))
+    store, previous = _open_store(study, s_hash, study_text, out, force)
     try:
-        personas = study_personas(study)
-        if any(p.attributes for p in personas):
-            store.write_personas(persona_table(personas))
-        previous = store.read_manifest()
         todo = plan[~plan["cell_key"].isin(store.done_keys())]
     except BaseException:
         store.close()  # release the folder's lock
@@ -126,5 +125,70 @@ def open_run(study: Study, study_text: str, out: str | Path,
     return s_hash, plan, store, previous, todo
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "check_backend_settings", "default_backend_factory", "load_checked_study",
-           "load_study_text", "open_run"]
+def _open_store(study: Study, s_hash: str, study_text: str, out: str | Path,
+                force: bool) -> tuple[RunStore, dict[str, Any] | None]:
+    """Open (lock) the run folder, write its persona table, and read the manifest already there."""
+    store = RunStore.open(out, s_hash, study_text=study_text, force=force, inputs=study_inputs(study))
+    try:
+        personas = study_personas(study)
+        if any(p.attributes for p in personas):
+            store.write_personas(persona_table(personas))
+        return store, store.read_manifest()
+    except BaseException:
+        store.close()  # release the folder's lock
+        raise
+
+
+def close_run(report: Any, t0: float, models: dict[str, dict[str, Any]], write_manifest: Callable[[], None],
+              store: RunStore) -> None:
+    """The end of every run, interrupted or not: the report's time and models, the manifest written last, and
+    the folder's lock released even when writing the manifest fails."""
+    import time
+
+    report.seconds = time.perf_counter() - t0
+    report.models = models
+    try:
+        write_manifest()
+    finally:
+        store.close()
+
+
+@dataclass
+class StreamedRun:
+    """A run folder opened for a plan administered chunk by chunk (:func:`psychometrika.plan.plan.iter_plan`).
+
+    ``chunks`` yields the plan's chunks (each the prompts of a block of whole personas for one model);
+    ``counts`` is what the manifest records of the whole plan, known before the chunks are rendered.
+    """
+
+    study_hash: str
+    counts: PlanCounts
+    store: RunStore
+    previous: dict[str, Any] | None
+    chunks: Iterator[pd.DataFrame]
+
+
+def open_streamed_run(study: Study, study_text: str, out: str | Path, force: bool,
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> StreamedRun:
+    """Open the run folder of ``study`` for streamed administration: memory is bounded by one chunk of the plan
+    (about ``chunk_rows`` prompts) plus the set of stored keys, whatever the population size.
+
+    The plan's size is computed arithmetically (:func:`psychometrika.design.factors.plan_size`); every persona
+    is administered the same items, paraphrases, orders, labels and seeds, so the first chunk holds every level
+    of the design columns but ``model`` and ``persona``, whose counts are those of the study.
+    """
+    s_hash = study_hash(study)
+    factors = expand_factors(study)
+    chunks = iter_plan(study, chunk_rows=chunk_rows)
+    first = next(chunks, None)
+    if first is None or first.empty:
+        raise StudyError("the study plan is empty (no items selected)", file=study.source)
+    cells = {c: int(first[c].nunique()) for c in DESIGN_COLUMNS}
+    cells.update(model=len(study.models), persona=len(factors.personas))
+    counts = PlanCounts(plan_size(study, factors), cells)
+    store, previous = _open_store(study, s_hash, study_text, out, force)
+    return StreamedRun(s_hash, counts, store, previous, itertools.chain([first], chunks))
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "BackendFactory", "RunReport", "StreamedRun", "check_backend_settings", "close_run",
+           "default_backend_factory", "load_checked_study", "load_study_text", "open_run", "open_streamed_run"]

@@ -56,18 +56,23 @@ def remember_sha256(path: str | Path, sha256: str) -> None:
     _VERIFIED[str(Path(path))] = (st.st_size, st.st_mtime_ns, sha256)
 
 
+def known_sha256(path: str | Path) -> str | None:
+    """The sha256 recorded for ``path`` by :func:`remember_sha256` in this process, while the file's size and
+    mtime are still the recorded ones; else None."""
+    known = _VERIFIED.get(str(Path(path)))
+    if known is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return known[2] if (st.st_size, st.st_mtime_ns) == known[:2] else None
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     """sha256 of a file's bytes (cached per path for the process; a hash recorded by :func:`remember_sha256`
     is used while the file's size and mtime match it)."""
-    known = _VERIFIED.get(str(Path(path)))
-    if known is not None:
-        try:
-            st = os.stat(path)
-            if (st.st_size, st.st_mtime_ns) == known[:2]:
-                return known[2]
-        except OSError:
-            pass
-    return _hash_file(path, chunk)
+    return known_sha256(path) or _hash_file(path, chunk)
 
 
 @lru_cache(maxsize=32)

@@ -17,9 +17,9 @@ upgraded part assembles anew): under a lock file, each chunk verified against it
 while it is copied, into a temporary file that is renamed into place only when complete, its sha256 recorded
 beside it (``<file>.psychometrika.json``, with size, mtime and the source packages).
 
-Every load checks the file against the recorded hash. The fast path compares size and modification time with
-the record and trusts the recorded sha256 when both match (a truncated, replaced or re-written file changes
-them); otherwise the file is hashed again (~3 s per GB here) and a mismatch reassembles it from the packages.
+Every load checks the file against the recorded hash (:func:`.fileid.recorded_sha256`, shared with the cached
+GGUF conversions of :mod:`.convert`). The fast path compares size and modification time with the record and
+trusts the recorded sha256 when both match (a truncated, replaced or re-written file changes them); otherwise the file is hashed again (~3 s per GB here) and a mismatch reassembles it from the packages.
 The tradeoff: a change that keeps size and mtime (bit rot, a deliberate ``touch -d``) passes the fast path;
 ``PSYCHOMETRIKA_VERIFY=full`` hashes the file on every load.
 
@@ -38,7 +38,6 @@ import base64
 import contextlib
 import hashlib
 import importlib.metadata as md
-import json
 import os
 import re
 import shutil
@@ -47,16 +46,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import BackendError
 from .convert import default_cache_dir
 from .embedded import remember_sha256
+from .fileid import VERIFY_ENV, file_lock, recorded_sha256, write_json
 
 PREFIX = "pypi:"
 GGUF_MAGIC = b"GGUF"
-#: environment variable: ``full`` hashes an assembled model file on every load (default: size + mtime fast path)
-VERIFY_ENV = "PSYCHOMETRIKA_VERIFY"
 SIDECAR_SUFFIX = ".psychometrika.json"
 
 
@@ -313,7 +311,7 @@ def _chunked(reference: str, name: str, part_names: list[str], cache_dir: str | 
     assembled_now = False
     if sha is None:
         folder.mkdir(parents=True, exist_ok=True)
-        with _file_lock(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             sha = _verified(target)  # another process may have assembled it while we waited
             if sha is None:
                 hint = ("more parts may exist than are installed (the last installed is "
@@ -339,63 +337,27 @@ def _chunked(reference: str, name: str, part_names: list[str], cache_dir: str | 
     return res
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (``flock``) held for the block: one process assembles, the others wait."""
-    import fcntl
-
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _sidecar(target: Path) -> Path:
     return target.with_name(target.name + SIDECAR_SUFFIX)
 
 
 def _verified(target: Path) -> str | None:
-    """The sha256 of ``target`` when it matches its recorded one (fast path: same size and mtime as recorded),
-    else None (absent, unrecorded or changed: it must be assembled again)."""
-    side = _sidecar(target)
-    if not target.is_file() or not side.is_file():
+    """The sha256 of ``target`` when it matches its recorded one (:func:`.fileid.recorded_sha256`: fast path
+    on size and mtime), else None (absent, unrecorded or changed: it must be assembled again)."""
+    if not target.is_file():
         return None
     try:
-        rec = json.loads(side.read_text())
-        st = target.stat()
-        if os.environ.get(VERIFY_ENV, "").lower() != "full" and st.st_size == rec["size"] \
-                and st.st_mtime_ns == rec["mtime_ns"]:
-            remember_sha256(target, rec["sha256"])
-            return rec["sha256"]
-        sha = _hash_file(target)
-    except (OSError, ValueError, KeyError):
+        sha, rec = recorded_sha256(target, _sidecar(target))
+    except OSError:
         return None
-    if sha != rec.get("sha256"):
-        warnings.warn(f"{target} no longer matches its recorded sha256 (recorded {rec.get('sha256', '')[:12]}, "
-                      f"now {sha[:12]}); assembling it again from the packages", UserWarning, stacklevel=3)
+    if rec is None:
         return None
-    if st.st_size == rec["size"]:  # same bytes, touched: refresh the fast path
-        rec["mtime_ns"] = st.st_mtime_ns
-        _write_json(side, rec)
+    if sha != rec["sha256"]:
+        warnings.warn(f"{target} no longer matches its recorded sha256 (recorded {rec['sha256'][:12]}, "
+                      f"now {str(sha)[:12]}); assembling it again from the packages", UserWarning, stacklevel=3)
+        return None
     remember_sha256(target, sha)
     return sha
-
-
-def _hash_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=1)
-    os.replace(tmp, path)
 
 
 def _assemble(reference: str, target: Path, chunks: list[tuple[Path, Source]], incomplete_hint: str) -> str:
@@ -434,7 +396,7 @@ def _assemble(reference: str, target: Path, chunks: list[tuple[Path, Source]], i
             os.unlink(tmp)
         raise
     st = target.stat()
-    _write_json(_sidecar(target), {
+    write_json(_sidecar(target), {
         "reference": reference, "sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
         "assembled": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "sources": [{"distribution": s.distribution, "version": s.version, "file": s.file, "sha256": s.sha256,
@@ -461,4 +423,4 @@ def _gguf_complete(path: Path) -> bool:
         return False
 
 
-__all__ = ["KNOWN", "KnownModel", "PREFIX", "ResolvedModel", "Source", "is_registry_ref", "normalise", "resolve"]
+__all__ = ["KNOWN", "KnownModel", "PREFIX", "VERIFY_ENV", "ResolvedModel", "Source", "is_registry_ref", "normalise", "resolve"]

@@ -15,7 +15,7 @@ are and where they come from::
     position: last prompt token           # the position the next token is predicted from (assistant turn opened)
     norm: raw | unit                      # raw: the mean difference as measured; unit: scaled to length 1
     layer                                 # the chosen layer (criterion below, or given)
-    criterion, separation                 # held-out Cohen's d of the projections at every layer
+    layer_choice, separation              # the criterion (or "given"); held-out Cohen's d at every layer
     prompt_set_sha256, n_questions, high_text, low_text
     vectors_sha256                        # sha256 of the .safetensors file's bytes
     mean_diff_norm, residual_norm         # per layer: |mean difference| and the mean |residual| of the prompts

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_NAMES = {"build_plan": "plan", "plan_summary": "plan", "prompt_hash": "plan",
+_NAMES = {"build_plan": "plan", "iter_plan": "plan", "plan_summary": "plan", "prompt_hash": "plan",
           "labels_for": "prompts", "options_block": "prompts", "render": "prompts"}
 
 __all__ = sorted(_NAMES)

@@ -14,11 +14,11 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from ..design.factors import Factors, expand_factors, framed_stems
+from ..design.factors import Factors, expand_factors, framed_stems, plan_size
 from ..design.orders import expand_orders
 from ..design.study import ModelSpec, Study, study_hash
 from ..instruments.schema import Instrument, Item, ItemOptions, NumericFormat, TextFormat
@@ -89,15 +89,16 @@ def _setup(study: Study, factors: Factors, adm: Any, item: Item) -> _ItemSetup:
                       schemes=list(factors.label_schemes) if k else ["none"], mode=study.mode if k else "generate")
 
 
-def _prompts(study: Study, factors: Factors, s: _ItemSetup) -> Iterator[tuple[dict[str, Any], Any, tuple[int, ...]]]:
+def _prompts(study: Study, factors: Factors, s: _ItemSetup,
+             personas: Sequence[Any] | None = None) -> Iterator[tuple[dict[str, Any], Any, tuple[int, ...]]]:
     """Every rendered prompt of an item: (design identity without model/seed/repetition, prompt, permutation),
-    in the order stem → persona → instruction → option order → label scheme."""
+    in the order stem → persona → instruction → option order → label scheme (``personas``: only these)."""
     fmt = s.inst.format_of(s.item)
     open_prompt = _open_prompt(fmt) if s.layout == "open" else ""
     turns = [t.model_dump() for t in s.item.turns or []]
     stems = framed_stems(study, s.inst, s.item)  # stem variants x item frames (preambles/postambles)
     for (stem_id, stem_text, frame), persona, instr, (order_id, perm), scheme in itertools.product(
-            stems, factors.personas, s.instructions, s.orders, s.schemes):
+            stems, factors.personas if personas is None else personas, s.instructions, s.orders, s.schemes):
         item_text = frame.replace("{item}", _item_text(s.inst, s.item, stem_text))
         rp = render(system_template=study.template.system, user_template=study.template.user,
                     persona_text="" if persona.id == "none" else persona.text, instructions=instr.text,
@@ -137,17 +138,21 @@ def _plan_row(s_hash: str, s: _ItemSetup, ident: dict[str, Any], rp: Any, p_hash
     }
 
 
+def _item_rows(s_hash: str, study: Study, factors: Factors, model: ModelSpec, setup: _ItemSetup,
+               personas: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
+    for design, rp, perm in _prompts(study, factors, setup, personas):
+        p_hash = prompt_hash(rp.messages)
+        for seed, rep in itertools.product(factors.seeds, range(factors.repetitions)):
+            ident = {"model": model.id, "instrument": setup.inst.id, "item": setup.item.id, **design,
+                     "seed": seed, "repetition": rep}
+            yield _plan_row(s_hash, setup, ident, rp, p_hash, perm)
+
+
 def _iter_rows(study: Study, factors: Factors, models: list[ModelSpec]) -> Iterator[dict[str, Any]]:
     s_hash = study_hash(study)
     for model, adm in itertools.product(models, factors.instruments):
         for item in adm.items:
-            setup = _setup(study, factors, adm, item)
-            for design, rp, perm in _prompts(study, factors, setup):
-                p_hash = prompt_hash(rp.messages)
-                for seed, rep in itertools.product(factors.seeds, range(factors.repetitions)):
-                    ident = {"model": model.id, "instrument": setup.inst.id, "item": item.id, **design,
-                             "seed": seed, "repetition": rep}
-                    yield _plan_row(s_hash, setup, ident, rp, p_hash, perm)
+            yield from _item_rows(s_hash, study, factors, model, _setup(study, factors, adm, item))
 
 
 def prefix_text(messages: list[dict[str, str]], n: int) -> str:
@@ -176,28 +181,83 @@ def build_plan(study: Study, models: list[ModelSpec] | None = None) -> pd.DataFr
     return df
 
 
-def plan_summary(study: Study, plan: pd.DataFrame) -> dict[str, Any]:
-    """Factorial sizes, prompt count, and the share of prompt characters that are shared prefixes."""
+#: rows per chunk of :func:`iter_plan` (about 3.5 KB of memory each while a chunk is held)
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+def iter_plan(study: Study, models: list[ModelSpec] | None = None, *,
+              chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The study's plan in chunks of about ``chunk_rows`` prompts, persona-major: each chunk holds every prompt
+    of a block of whole personas for one model (model → persona block → instrument → item → stem → persona →
+    instruction → order → labels → seed), so that memory stays bounded by the chunk whatever the population
+    size, and the prompts sharing a persona's prefix arrive together (the engine sorts each chunk by prefix).
+
+    The chunks together hold exactly the rows of :func:`build_plan` (in another order); a block is never smaller
+    than one persona.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    factors = expand_factors(study)
+    models = list(study.models) if models is None else models
+    if not models:
+        return
+    s_hash = study_hash(study)
+    setups = [_setup(study, factors, adm, item) for adm in factors.instruments for item in adm.items]
+    per_persona = plan_size(study, factors) // max(1, len(factors.personas) * len(study.models))
+    block = max(1, chunk_rows // max(1, per_persona))
+    for model in models:
+        for start in range(0, len(factors.personas), block):
+            personas = factors.personas[start:start + block]
+            rows = [row for setup in setups for row in _item_rows(s_hash, study, factors, model, setup, personas)]
+            if rows:
+                yield pd.DataFrame(rows)
+
+
+def plan_summary(study: Study, plan: pd.DataFrame | Iterable[pd.DataFrame]) -> dict[str, Any]:
+    """Factorial sizes, prompt count, and the share of prompt characters that are shared prefixes.
+
+    ``plan`` is the whole plan (:func:`build_plan`) or its chunks (:func:`iter_plan`, summarised one chunk at a
+    time; distinct prefixes are remembered by hash). ``per_model`` counts the prompts of each model.
+    """
     factors = expand_factors(study)
     sizes = factors.sizes()
     sizes["models"] = len(study.models)
-    sizes["option orders (max)"] = int(plan.groupby("item")["order_id"].nunique().max()) if len(plan) else 0
-    sizes["stem variants (max)"] = int(plan.groupby("item")["stem_id"].nunique().max()) if len(plan) else 0
-    total_chars = plan["messages"].map(lambda ms: sum(len(m["content"]) for m in ms)).sum() if len(plan) else 0
-    # a prefix is computed once per distinct prefix text: share = characters that can be reused
-    prefixes = plan.assign(_prefix=[
-        prefix_text(ms, n) for ms, n in zip(plan["messages"], plan["prefix_chars"])
-    ]) if len(plan) else plan
-    reused = 0
-    if len(plan):
-        lens = prefixes["_prefix"].str.len()
-        first = ~prefixes["_prefix"].duplicated()
-        reused = int(lens[~first].sum())
+    chunks = [plan] if isinstance(plan, pd.DataFrame) else plan
+    n = total_chars = reused = orders = stems = 0
+    seen: set[bytes] = set()
+    by_inst: dict[str, int] = {}
+    by_mode: dict[str, int] = {}
+    per_model: dict[str, int] = {}
+
+    def add(into: dict[str, int], counts: pd.Series) -> None:
+        for k, v in counts.items():
+            into[k] = into.get(k, 0) + int(v)
+
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        n += len(chunk)
+        orders = max(orders, int(chunk.groupby("item")["order_id"].nunique().max()))
+        stems = max(stems, int(chunk.groupby("item")["stem_id"].nunique().max()))
+        add(by_inst, chunk.groupby("instrument").size())
+        add(by_mode, chunk.groupby("mode").size())
+        add(per_model, chunk.groupby("model").size())
+        total_chars += int(chunk["messages"].map(lambda ms: sum(len(m["content"]) for m in ms)).sum())
+        for ms, k in zip(chunk["messages"], chunk["prefix_chars"]):
+            text = prefix_text(ms, k)  # a prefix is computed once per distinct text: later copies are reused
+            h = hashlib.blake2b(text.encode(), digest_size=16).digest()
+            if h in seen:
+                reused += len(text)
+            else:
+                seen.add(h)
+    sizes["option orders (max)"] = orders
+    sizes["stem variants (max)"] = stems
     return {
         "factors": sizes,
-        "prompts": int(len(plan)),
-        "by_instrument": plan.groupby("instrument").size().to_dict() if len(plan) else {},
-        "by_mode": plan.groupby("mode").size().to_dict() if len(plan) else {},
+        "prompts": int(n),
+        "by_instrument": dict(sorted(by_inst.items())),
+        "by_mode": dict(sorted(by_mode.items())),
+        "per_model": per_model,
         "shared_prefix_share": (reused / total_chars) if total_chars else 0.0,
         "approx_prompt_tokens": int(total_chars / 4),
     }

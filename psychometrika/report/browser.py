@@ -153,7 +153,7 @@ def playwright_available() -> bool:
 
 def check_book(html_dir: str | Path, *, pages: Sequence[str] | None = None, screenshot_dir: str | Path | None = None,
                screenshot_pages: Iterable[str] = ("index.html",), expect_texts: Sequence[str] = (),
-               executable: str | None = None, timeout_ms: int = 30000) -> BookCheck:
+               executable: str | None = None, timeout_ms: int = 120_000) -> BookCheck:
     """Open the pages of a built book in headless Chromium and check them (see the module docstring).
 
     Parameters
@@ -163,10 +163,13 @@ def check_book(html_dir: str | Path, *, pages: Sequence[str] | None = None, scre
     screenshot_dir : save full-page PNG screenshots of ``screenshot_pages`` here (``"*"``: all pages).
     expect_texts : literal strings to look for in the pages' text (``found_texts`` of each page).
     executable : the Chromium binary (default: ``$PSYCHOMETRIKA_CHROMIUM`` or ``chromium`` on the PATH).
+    timeout_ms : the longest wait for one page to load and settle (a healthy local page takes well under a
+        second; the bound is generous because a busy 2-core machine can stall Chromium for tens of seconds).
     """
     if not playwright_available():
         raise ReportError("the browser check needs Playwright's Python package", hint="pip install playwright")
     from playwright.sync_api import Error as PWError
+    from playwright.sync_api import TimeoutError as PWTimeout
     from playwright.sync_api import sync_playwright
 
     html_dir = Path(html_dir).resolve()
@@ -186,9 +189,15 @@ def check_book(html_dir: str | Path, *, pages: Sequence[str] | None = None, scre
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
             for name in names:
-                results.append(_check_page(context, html_dir, name, expect_texts, timeout_ms,
-                                           Path(screenshot_dir) if screenshot_dir is not None and
-                                           ("*" in shots or name in shots) else None))
+                try:
+                    results.append(_check_page(context, html_dir, name, expect_texts, timeout_ms,
+                                               Path(screenshot_dir) if screenshot_dir is not None and
+                                               ("*" in shots or name in shots) else None))
+                except PWTimeout:
+                    raise ReportError(f"the browser check of {name} did not finish within {timeout_ms / 1000:.0f} s "
+                                      f"(Chromium stalled; is the machine very busy?); the book itself is built in "
+                                      f"{html_dir}", hint="re-run the report command to check again, or build "
+                                                          "with --no-check") from None
             context.close()
         finally:
             browser.close()

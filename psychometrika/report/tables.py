@@ -110,6 +110,7 @@ def screening_banner(chapter: str = "") -> None:
     respondent is. ``chapter`` names the statistics of the chapter that are withheld (e.g. ``"reliability"``)."""
     from ..stats.guards import PSEUDO_REPLICATION_CAVEAT
     from ..stats.screening import screening_banner as banner
+    from .sections.study import unit_of_analysis
 
     sc = load("screening")
     if sc is None or sc.empty:
@@ -117,18 +118,23 @@ def screening_banner(chapter: str = "") -> None:
     cells = sc[sc["persona"] != "(all)"]
     lines = banner(sc.assign(level=["overall" if p == "(all)" else "cell" for p in sc["persona"]])).split("\n")
     gone = sorted(i for i, g in cells.groupby("instrument") if (g["status"] == "invalid").all())
-    n_models = cells["model"].nunique()
     items = [ln.removeprefix("Screening: ") for ln in lines]
     if gone:
         what = chapter or "reliabilities, factor solutions, correlations and effect sizes"
         items.append(f"Withheld: the {what} of {', '.join(gone)} -- every answer of these instruments was screened "
                      f"out, so no number here describes them.")
-    items.append(f"A respondent is one administration condition (persona x instruction wording x option order x "
-                 f"seed) of a model; there are {n_models} independent model(s). " + PSEUDO_REPLICATION_CAVEAT)
+    items.append(unit_of_analysis(load("respondents")) + " " + PSEUDO_REPLICATION_CAVEAT)
     level = "warning" if (cells["status"] == "invalid").any() else "note"
     body = "".join(f"<li>{html.escape(i)}</li>" for i in items)
     _display(f"<div class=\"admonition {level} pm-screening\"><p class=\"admonition-title\">Response validity "
              f"screening</p><ul>{body}</ul></div>")
+
+
+def unit_of_analysis() -> None:
+    """Say what a respondent is in this run (the persona population and its conditions, per model)."""
+    from .sections.study import unit_of_analysis as sentence
+
+    say(sentence(load("respondents")))
 
 
 def notes(section: str) -> None:

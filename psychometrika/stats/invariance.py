@@ -12,7 +12,12 @@ The nested multi-group CFA sequence of Meredith (1993) and Vandenberg & Lance (2
 Each level is compared with the one before it by the likelihood-ratio test (Δχ² with Δdf, as
 ``lavTestLRT``), ΔCFI and ΔRMSEA. A level "holds" when ΔCFI ≥ -0.01 and ΔRMSEA ≤ 0.015 (Chen, 2007; Cheung &
 Rensvold, 2002). With many observations the χ² test rejects trivial differences, which is why the change in
-fit indices decides. For the first level that fails, ``partial`` lists the equality constraints whose release
+fit indices decides. The configural level itself has no level before it: it holds when its model converges and
+fits acceptably in absolute terms, CFI ≥ 0.90 and RMSEA ≤ 0.10 (``configural_cfi``, ``configural_rmsea``: CFI's
+usual acceptable bound, and RMSEA short of poor fit; Hu & Bentler, 1999; MacCallum, Browne & Sugawara, 1996;
+Putnick & Bornstein, 2016). When it does not, no later level
+holds either: equal loadings of a factor model that does not describe the groups say nothing. For the first level
+that fails, ``partial`` lists the equality constraints whose release
 improves χ² most (each freed alone, refitted). These are the candidates for partial invariance (Byrne,
 Shavelson & Muthén, 1989), in lavaan's ``group.partial`` syntax.
 
@@ -22,8 +27,12 @@ Byrne, B. M., Shavelson, R. J., & Muthén, B. (1989). Testing for the equivalenc
 structures. *Psychological Bulletin, 105*, 456-466. Chen, F. F. (2007). Sensitivity of goodness of fit indexes
 to lack of measurement invariance. *Structural Equation Modeling, 14*, 464-504. Cheung, G. W., & Rensvold,
 R. B. (2002). Evaluating goodness-of-fit indexes for testing measurement invariance. *Structural Equation
-Modeling, 9*, 233-255. Meredith, W. (1993). Measurement invariance, factor analysis and factorial invariance.
-*Psychometrika, 58*, 525-543. Vandenberg, R. J., & Lance, C. E. (2000). A review and synthesis of the
+Modeling, 9*, 233-255. Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure
+analysis. *Structural Equation Modeling, 6*, 1-55. MacCallum, R. C., Browne, M. W., & Sugawara, H. M. (1996).
+Power analysis and determination of sample size for covariance structure modeling. *Psychological Methods, 1*,
+130-149. Meredith, W. (1993). Measurement invariance, factor analysis and factorial invariance.
+*Psychometrika, 58*, 525-543. Putnick, D. L., & Bornstein, M. H. (2016). Measurement invariance conventions
+and reporting. *Developmental Review, 41*, 71-90. Vandenberg, R. J., & Lance, C. E. (2000). A review and synthesis of the
 measurement invariance literature. *Organizational Research Methods, 3*, 4-70.
 """
 
@@ -82,6 +91,14 @@ class InvarianceResult(StatsResult):
         self.groups = first.group_labels
         self.n_obs = first.n_obs
 
+    def no_level(self) -> str:
+        """Why no level holds, in words."""
+        first = self.table.iloc[0]
+        if not next(iter(self.fits.values())).converged:
+            return "none (the configural model did not converge)"
+        return (f"none (the configural model fits poorly: CFI {first['cfi']:.3f}, RMSEA {first['rmsea']:.3f}; "
+                "the factor model does not describe the groups, so equal parameters would mean nothing)")
+
     def to_frame(self) -> pd.DataFrame:
         """The level-by-level comparison ``table``."""
         return self.table.copy()
@@ -91,8 +108,9 @@ class InvarianceResult(StatsResult):
                 "delta_cfi", "delta_rmsea", "holds"]
         lines = ["Groups: " + ", ".join(f"{g} (n = {n})" for g, n in zip(self.groups, self.n_obs)), "",
                  fmt_frame(self.table.set_index("level")[cols], max(digits, 3)), "",
-                 "A level holds when dCFI >= -0.010 and dRMSEA <= 0.015 against the level before it (Chen, 2007).",
-                 f"Highest level that holds: {self.highest or 'none (the configural model did not converge)'}"]
+                 "The configural level holds when it converges with CFI >= 0.90 and RMSEA <= 0.10; a later level "
+                 "when dCFI >= -0.010 and dRMSEA <= 0.015 against the level before it (Chen, 2007).",
+                 f"Highest level that holds: {self.highest or self.no_level()}"]
         if len(self.partial):
             lines += ["", f"Partial {self.partial['level'].iloc[0]} invariance: constraints whose release helps most",
                       fmt_frame(self.partial.head(10).set_index("parameter").drop(columns="level"), max(digits, 3))]
@@ -134,6 +152,7 @@ def _misfit(fit: CFAResult) -> dict[str, float]:
 @small_blas
 def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[str] = tuple(LEVELS),
                std_lv: bool = False, delta_cfi: float = -0.01, delta_rmsea: float = 0.015,
+               configural_cfi: float = 0.90, configural_rmsea: float = 0.10,
                partial: bool | int = True) -> InvarianceResult:
     """Configural, metric, scalar and strict invariance of a CFA model across the groups in ``data[group]``.
 
@@ -145,6 +164,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[s
         ``"order_id"`` ...).
     levels : the nested levels to fit, in order (a prefix of ``configural, metric, scalar, strict``).
     delta_cfi, delta_rmsea : cut-offs for "holds" (Chen, 2007: ΔCFI ≥ -.010, ΔRMSEA ≤ .015).
+    configural_cfi, configural_rmsea : the absolute fit the configural model needs to hold (CFI ≥ .90,
+        RMSEA ≤ .10); a later level holds only when the configural one does.
     partial : for the first level that fails, free each of its new equality constraints alone and report
         the χ² improvement (partial-invariance candidates). An integer refits only that many constraints, those
         whose items misfit most under the failing level (standardised mean, variance or covariance residuals,
@@ -178,7 +199,9 @@ def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[s
         table[col] = np.nan
     table["df_diff"] = pd.array([pd.NA] * len(table), dtype="Int64")
     table["holds"] = True
-    table.loc[0, "holds"] = bool(fits[levels[0]].converged)
+    base = table.iloc[0]
+    table.loc[0, "holds"] = bool(fits[levels[0]].converged and base["cfi"] >= configural_cfi
+                                 and base["rmsea"] <= configural_rmsea)
     for k in range(1, len(table)):
         a, b = table.iloc[k - 1], table.iloc[k]
         d_chi, d_df = b["chisq"] - a["chisq"], int(b["df"] - a["df"])
@@ -188,7 +211,8 @@ def invariance(model: str, data: pd.DataFrame, group: str, *, levels: Sequence[s
         table.loc[k, "delta_cfi"] = b["cfi"] - a["cfi"]
         table.loc[k, "delta_rmsea"] = b["rmsea"] - a["rmsea"]
         table.loc[k, "holds"] = bool(table.loc[k, "delta_cfi"] >= delta_cfi
-                                     and table.loc[k, "delta_rmsea"] <= delta_rmsea and fits[b["level"]].converged)
+                                     and table.loc[k, "delta_rmsea"] <= delta_rmsea and fits[b["level"]].converged
+                                     and bool(table.loc[0, "holds"]))
     part = pd.DataFrame(columns=["level", "parameter", "chisq", "chisq_drop", "cfi", "delta_cfi"])
     failed = [k for k in range(1, len(table)) if not table.loc[k, "holds"]]
     if partial and failed:

@@ -30,3 +30,11 @@ def test_plan_benchmark_reduced_size():
     # measured 3.2 KB per prompt (messages included); a bound well above that catches a quadratic blow-up
     assert res["plan_bytes_per_prompt"] < 12_000, res
     assert res["prompts_per_s"] > 50, res
+
+
+def test_streamed_plan_benchmark_reduced_size():
+    from bench_persona_plan import measure_streamed
+
+    res = measure_streamed(12, instrument="bfi-44", orders=2, chunk_rows=200)
+    # 88 prompts per persona: 200-row chunks hold 2 whole personas each
+    assert (res["personas"], res["prompts"], res["chunks"], res["largest_chunk"]) == (12, 12 * 44 * 2, 6, 176)

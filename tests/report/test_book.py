@@ -94,6 +94,18 @@ def test_refuses_to_write_into_a_foreign_folder(sim_run, tmp_path):
 
 
 @pytest.mark.browser
+def test_a_stalled_page_is_a_located_report_error(sim_book):
+    from psychometrika.report.errors import ReportError
+
+    exe = _chromium()
+    if not playwright_available():
+        pytest.skip("Playwright's Python package is not installed (pip install playwright)")
+    with pytest.raises(ReportError, match=r"the browser check of index.html did not finish within 0 s") as exc:
+        check_book(sim_book.parent, pages=["index.html"], executable=exe, timeout_ms=1)
+    assert "--no-check" in str(exc.value.hint)
+
+
+@pytest.mark.browser
 def test_every_page_in_headless_chromium(sim_book, tmp_path, html_item_text):
     exe = _chromium()
     if not playwright_available():

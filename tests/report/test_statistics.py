@@ -232,12 +232,16 @@ def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_
     study.write_text(text.replace(models, "models: [{id: sim, backend: dummy, model: sim, "
                                           "settings: {position_bias: 60}}]\n"))
     run_study(study, tmp_path / "run", progress=False)
-    screened = compute_statistics(tmp_path / "run", sections=["study", "reliability"])
+    screened = compute_statistics(tmp_path / "run", sections=["study", "reliability", "personas"])
     assert "bfi-44" not in set(screened["reliability"]["instrument"])  # position-only answers: withheld
-    assert "bfi-44 (sim): 3 of 3 persona cells invalid" in screened.notes["study"][0]
+    assert "shaping_validity" not in screened  # and so is the shaping analysis of the quickstart's population
+    assert any(n.startswith("Shaping validity withheld for bfi-44") for n in screened.notes["personas"])
+    assert "bfi-44 (sim): 13 of 13 persona cells invalid" in screened.notes["study"][0]
     st = compute_statistics(tmp_path / "run", keep_invalid=True)  # kept: the guards of each statistic
+    sv = st["shaping_validity"]
+    assert set(sv.loc[sv["instrument"] == "bfi-44", "trait"]) == {"extraversion", "agreeableness"}
     assert {"econ-games:TRUST", "sjt-core:A"} <= set(st["self_behaviour"]["behaviour"])
-    assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3", "ipip-16pf"}
+    assert not set(st["self_behaviour"]["questionnaire"].str.split(":").str[0]) - {"bfi-44", "sd3"}
     sb = st["self_behaviour"]
     assert sb["p"].notna().sum() >= 2
     for _, g in sb.groupby("model"):  # Holm over each model's table, as R's p.adjust(p, "holm")
@@ -248,3 +252,29 @@ def test_quickstart_design_with_position_only_answers_builds_and_games_count_as_
     assert any("bfi-44 A (sim): not computed (" in n and "reliability is undefined" in n
                for n in st.notes["reliability"])
     assert "response_styles" in st
+
+
+def test_the_unit_of_analysis_names_the_persona_population(sim_stats):
+    from psychometrika.report.sections.study import respondents, unit_of_analysis
+
+    r = sim_stats["respondents"].set_index(["model", "instrument"]).loc[("sim", "report-mini")]
+    assert (r["personas"], r["shaped"], bool(r["no_persona"])) == (2, 0, True)
+    rel = sim_stats["reliability"].set_index(["instrument", "scale", "model"]).loc[("report-mini", "E", "sim")]
+    assert r["respondents"] == 3 * r["conditions_per_persona"] == rel["n"] == 30
+    assert unit_of_analysis(sim_stats["respondents"]).startswith(
+        "The respondents are a population of 2 persona(s) plus the no-persona condition, each answering under ")
+    # a shaped population: 2 shaped and 1 bank persona, no no-persona condition; a questionnaire in two orders x
+    # two seeds, a game in one order
+    rows = [{"model": m, "instrument": "q", "persona": p, "order_id": o, "seed": s, "item": "i1",
+             "persona_shaping_design": "single" if p in ("s1", "s2") else None}
+            for m in ("a", "b") for p in ("s1", "s2", "bank1") for o in ("x", "y") for s in (1, 2)]
+    rows += [{**r, "instrument": "game", "order_id": "original"} for r in rows if r["order_id"] == "x"]
+    tab = respondents(pd.DataFrame(rows), ["persona", "order_id", "seed"])
+    assert tab.set_index(["model", "instrument"]).loc[("a", "q")].to_dict() == {
+        "personas": 3, "shaped": 2, "no_persona": False, "conditions_per_persona": 4, "respondents": 12}
+    assert tab.set_index(["model", "instrument"]).loc[("a", "game"), "conditions_per_persona"] == 2
+    assert unit_of_analysis(tab) == (
+        "The respondents are a population of 3 persona(s) (2 trait-shaped, 1 other), each answering under 2-4 "
+        "administration condition(s) (instruction wording x option order x labels x seed; the number depends on "
+        "the instrument): 6-12 respondents per model and instrument, all of them conditions of the same model; "
+        "there are 2 independent model(s).")

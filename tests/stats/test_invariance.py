@@ -106,3 +106,17 @@ def test_capped_partial_search_ranks_the_misfitting_intercepts_first(mi):
     capped = pm.invariance(REF["model"], DATA, "school", partial=2)
     assert list(capped.partial["parameter"]) == list(mi.partial["parameter"].iloc[:2])
     assert np.allclose(capped.partial["chisq"], mi.partial["chisq"].iloc[:2])
+
+
+def test_a_configural_model_that_misfits_holds_no_level():
+    # two uncorrelated factors fitted as one: converges, but CFI is far below .90 in both groups
+    rng = np.random.default_rng(11)
+    n = 400
+    f1, f2 = rng.normal(size=(2, n))
+    cols = {f"y{i}": (f1 if i < 3 else f2) * 0.8 + rng.normal(scale=0.6, size=n) for i in range(6)}
+    data = pd.DataFrame(cols).assign(g=np.repeat(["a", "b"], n // 2))
+    mi = pm.invariance("F =~ y0 + y1 + y2 + y3 + y4 + y5", data, group="g", partial=False)
+    t = mi.table.set_index("level")
+    assert mi.fits["configural"].converged and t.loc["configural", "cfi"] < 0.9
+    assert not t["holds"].any() and mi.highest is None
+    assert "the configural model fits poorly: CFI 0." in mi.summary()

@@ -72,7 +72,7 @@ def _invariance(ctx: Context) -> None:
             t.insert(0, col, value)
         inv_rows.append(t.drop(columns=["group_equal"]))
         st.note("comparability", f"{where} by {group}: highest invariance level that holds: "
-                                 f"{res.highest or 'none (the configural model did not converge)'}.")
+                                 f"{res.highest or res.no_level()}.")
         for _, r in res.partial.head(PARTIAL_FREED).iterrows():
             par = str(r["parameter"])
             var = par.split("=~")[1] if "=~" in par else par.split("~")[0]

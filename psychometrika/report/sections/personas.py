@@ -9,7 +9,7 @@ import pandas as pd
 from ...stats.effects import compare_groups
 from ...stats.invariance import invariance
 from ...stats.shaping import TARGET_PREFIX, shaping_validity
-from .context import Context, attempt, ordered_items
+from .context import Context, attempt, instrument_kind, ordered_items
 
 #: an attribute with more distinct values than this is summarised (numbers) or counted as "many" (text)
 MAX_LEVELS = 40
@@ -133,7 +133,7 @@ def attribute_invariance(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
                 t.insert(0, col, val)
             rows.append(t)
             st.note("personas", f"{where}: highest invariance level that holds: "
-                                f"{res.highest or 'none (the configural model did not converge)'}.")
+                                f"{res.highest or res.no_level()}.")
             back = {v: k_ for k_, v in names.items()}
             for _, r in res.partial.head(PARTIAL_FREED).iterrows():
                 par = str(r["parameter"])
@@ -201,6 +201,15 @@ def compute(ctx: Context) -> None:
         return
     lik = {i: ctx.instruments[i] for i in ctx.likert_ids}
     scores = ctx.scale_scores[ctx.scale_scores["instrument"].isin(list(lik))]
+    administered = {i for i in set(resp["instrument"]) if instrument_kind(ctx.instruments[i]) == "questionnaire"}
+    gone = sorted(administered - set(scores["instrument"]))
+    if gone:  # screened out: a shaping rho over position-driven answers would measure the option order
+        st.note("personas", f"Shaping validity withheld for {', '.join(gone)}: every answer of "
+                            f"{'this instrument' if len(gone) == 1 else 'these instruments'} was screened out as "
+                            "invalid (see the screening table in chapter 01), so a correlation of target level and "
+                            "score would describe how the model answered by position, not the personas.")
+    if scores.empty:
+        return
     res = attempt(st, "personas", "shaping validity",
                   lambda: shaping_validity(resp, lik, scores=scores, ci=0.95))
     if res is None:

@@ -11,6 +11,55 @@ from ..run_data import data_hash
 from .context import Context
 
 
+def respondents(df: pd.DataFrame, resp_cols: list[str]) -> pd.DataFrame:
+    """The unit of analysis per model and instrument: ``personas`` (the population, the no-persona condition not
+    counted), ``shaped`` (trait-shaped among them), ``no_persona`` (whether the no-persona condition was
+    administered), ``conditions_per_persona`` (instruction wording x stem x option order x labels x seed x
+    repetition) and ``respondents`` (persona x condition: the respondents of the reliability, factor and
+    correlation tables)."""
+    rows = []
+    cond_cols = [c for c in resp_cols if c != "persona"]
+    for (model, inst), g in df.groupby(["model", "instrument"], sort=True):
+        people = g.drop_duplicates("persona")
+        real = people[people["persona"] != "none"]
+        shaped = int(real["persona_shaping_design"].notna().sum()) if "persona_shaping_design" in real else 0
+        rows.append({"model": model, "instrument": inst, "personas": int(len(real)), "shaped": shaped,
+                     "no_persona": bool((people["persona"] == "none").any()),
+                     "conditions_per_persona": int(g.groupby(cond_cols, dropna=False).ngroups) if cond_cols else 1,
+                     "respondents": int(g.groupby(resp_cols, dropna=False).ngroups) if resp_cols else 1})
+    return pd.DataFrame(rows, columns=["model", "instrument", "personas", "shaped", "no_persona",
+                                       "conditions_per_persona", "respondents"])
+
+
+def _count(values: pd.Series) -> str:
+    lo, hi = int(values.min()), int(values.max())
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def unit_of_analysis(table: pd.DataFrame | None) -> str:
+    """The sentence every chapter prints on what a respondent is, from the ``respondents`` table."""
+    if table is None or table.empty:
+        return ("A respondent is one administration condition (persona x instruction wording x option order x "
+                "seed) of a model.")
+    pop = table.drop_duplicates(["personas", "shaped", "no_persona"])
+    r = table.iloc[0]
+    n, shaped = int(r["personas"]), int(r["shaped"])
+    if len(pop) > 1:
+        people = f"populations of {_count(table['personas'])} persona(s) (the instruments differ)"
+    elif n:
+        people = f"a population of {n} persona(s)" + (f" ({shaped} trait-shaped, {n - shaped} other)" if shaped else "")
+        if bool(r["no_persona"]):
+            people += " plus the no-persona condition"
+    else:
+        people = "no persona (the model as it is)"
+    by_inst = table["instrument"].nunique() > 1 and table["conditions_per_persona"].nunique() > 1
+    return (f"The respondents are {people}, each answering under {_count(table['conditions_per_persona'])} "
+            f"administration condition(s) (instruction wording x option order x labels x seed"
+            f"{'; the number depends on the instrument' if by_inst else ''}): {_count(table['respondents'])} "
+            f"respondents per model and instrument, all of them conditions of the same model; there are "
+            f"{table['model'].nunique()} independent model(s).")
+
+
 def compute(ctx: Context) -> None:
     """Provenance tables: run info, instruments, models, design factors, personas, cell counts, versions."""
     from ... import __version__
@@ -62,5 +111,6 @@ def compute(ctx: Context) -> None:
                    respondents=("_respondent", "nunique")).reset_index()
     counts["ok"] = counts["ok"].astype(int)
     st.add("cell_counts", counts, "study", "stat", ids=["model", "instrument", "persona"])
+    st.add("respondents", respondents(df, ctx.resp_cols), "study", "stat", ids=["model", "instrument"])
     st.add("versions", pd.DataFrame(sorted((m.get("versions") or {}).items()), columns=["package", "version"]),
            "study", "meta", ids=["package"])
