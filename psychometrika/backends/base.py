@@ -47,6 +47,20 @@ class Steering:
         return (self.sha256, tuple(self.layers), float(self.coef))
 
 
+def check_unique_keys(requests: Sequence[Any]) -> None:
+    """Refuse a call in which two *different* requests share a ``key``: a backend that collects results by key
+    would silently give both one request's answer. Identical requests under one key (a score-mode study with
+    repetitions) are fine: they have one answer."""
+    seen: dict[str, Any] = {}
+    clash = [r.key for r in requests if seen.setdefault(r.key, r) != r]
+    if clash:
+        from ..errors import BackendError
+
+        raise BackendError(f"{len(clash)} request(s) reuse the key of a different request in the same call (first: "
+                           f"{clash[0]!r}); results are returned by key, so different requests need different keys",
+                           hint="give each request a distinct key (the engine uses a hash of the request)")
+
+
 def active_steering(steering: "Steering | None") -> "Steering | None":
     """``steering``, or None when it does nothing (absent, coefficient 0, no layers)."""
     if steering is None or float(steering.coef) == 0.0 or not steering.layers:

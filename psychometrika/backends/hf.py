@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 from ..errors import BackendError
 from .chat import common_head, encode_generate_requests, encode_score_request, render_chat, special_start
-from .base import (GenerateRequest, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult, Steering,
+from .base import (GenerateRequest, check_unique_keys, GenerateResult, Message, ModelInfo, ScoreRequest, ScoreResult, Steering,
                    active_steering)
 from ..models.embedded import EMBEDDED_ID, embedded_gguf, is_embedded, weights_sha256
 from ..models.size import parameter_count
@@ -397,6 +397,7 @@ class TransformersBackend:
 
     # ------------------------------------------------------------------ score
     def score(self, requests: Sequence[ScoreRequest]) -> list[ScoreResult]:
+        check_unique_keys(requests)
         out: dict[str, ScoreResult] = {}
         encoded = []
         texts: dict[int, str] = {}
@@ -720,6 +721,7 @@ class TransformersBackend:
 
     # ------------------------------------------------------------------ generate
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
+        check_unique_keys(requests)
         torch = self._torch
         todo, out = encode_generate_requests(self._encode, self.render, requests, self.max_length)
         groups: dict[tuple, list[tuple[GenerateRequest, list[int]]]] = {}

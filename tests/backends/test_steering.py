@@ -164,3 +164,16 @@ def test_bad_artefacts_are_refused(tiny, artefact, tmp_path):
     save_artefact(other, np.ones((3, 8)), {"trait": "x", "weights_sha256": "ab" * 32, "layer": 1, "norm": "raw"})
     with pytest.raises(BackendError, match="shape"):
         lean.score(_requests(Steering(str(other.with_suffix(".safetensors")), artefact_sha256(other), (1,), 1.0)))
+
+
+def test_requests_sharing_a_key_are_refused_not_answered_alike(tiny):
+    _, lean = _backends(tiny)
+    msgs = ({"role": "user", "content": "Rate: I am talkative."}, {"role": "assistant", "content": "Answer:"})
+    reqs = [ScoreRequest("k", msgs, (" 1", " 2")), ScoreRequest("k", msgs[:1] + msgs[1:], (" 3", " 4"))]
+    with pytest.raises(BackendError, match="1 request\\(s\\) reuse the key of a different request in the same call"):
+        lean.score(reqs)
+    with pytest.raises(BackendError, match="reuse the key"):
+        lean.generate([GenerateRequest("g", msgs, max_tokens=2), GenerateRequest("g", msgs, max_tokens=3)])
+    # the same request twice under one key (score mode with repetitions) has one answer: allowed
+    twice = lean.score([reqs[0], reqs[0], ScoreRequest("k2", msgs, (" 3", " 4"))])
+    assert len(twice) == 3 and twice[0].logprobs == twice[1].logprobs
